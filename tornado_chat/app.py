@@ -1,0 +1,56 @@
+"""The application factory: builds the parts, wires them, and takes them down."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tornado.web
+from tornado.ioloop import PeriodicCallback
+
+from . import handlers
+from .config import PROJECT_ROOT, Settings
+from .hub import Hub, LocalNotifier, Notifier
+from .service import ChatService
+from .storage import Storage, ensure_database
+
+GC_INTERVAL_MS = 60_000
+
+
+class ChatApp(tornado.web.Application):
+    service: ChatService
+
+    def log_request(self, handler: tornado.web.RequestHandler) -> None:
+        super().log_request(handler)
+        self.service.metrics.requests.labels(
+            type(handler).__name__, handler.request.method, str(handler.get_status())
+        ).inc()
+
+    async def close(self) -> None:
+        """Stop the timers, write pending presence, close the pool."""
+        self._gc.stop()
+        await self.service.presence.stop()
+        await self.service.storage.close()
+
+
+async def create_app(settings: Settings, notifier: Notifier | None = None, **tornado_settings: Any) -> ChatApp:
+    """Create the database if needed, apply the schema, and start the background work."""
+    await ensure_database(settings.database)
+    storage = await Storage.connect(settings.database, settings.db_pool_size)
+    hub = Hub(storage)
+    app = ChatApp(
+        handlers.routes(),
+        default_handler_class=handlers.NotFoundHandler,
+        cookie_secret=settings.cookie_secret,
+        xsrf_cookies=True,
+        xsrf_cookie_kwargs={"samesite": "Lax"},
+        cross_origin_protection=True,
+        template_path=str(PROJECT_ROOT / "templates"),
+        static_path=str(PROJECT_ROOT / "static"),
+        debug=settings.debug,
+        **tornado_settings,
+    )
+    app.service = ChatService(settings, storage, hub, notifier or LocalNotifier(hub))
+    app.service.presence.start()
+    app._gc = PeriodicCallback(hub.collect_garbage, GC_INTERVAL_MS)
+    app._gc.start()
+    return app

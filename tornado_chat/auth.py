@@ -1,0 +1,109 @@
+"""Passwords, session tokens and login throttling.
+
+bcrypt runs in an executor: one hash at cost 12 takes about a quarter of a
+second of CPU, which on the event loop would freeze every long poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import math
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import bcrypt
+
+
+def _bcrypt_input(password: str) -> bytes:
+    """SHA-256 first, base64 so no NUL: every password, whatever its length, counts
+    whole (bcrypt alone reads 72 bytes, and bcrypt 5 raises on longer input)."""
+    return base64.b64encode(hashlib.sha256(password.encode("utf-8")).digest())
+
+
+class PasswordHasher:
+    def __init__(self, rounds: int) -> None:
+        self.rounds = rounds
+        self._decoy: str | None = None
+
+    async def hash(self, password: str) -> str:
+        hashed = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: bcrypt.hashpw(_bcrypt_input(password), bcrypt.gensalt(self.rounds))
+        )
+        return hashed.decode("ascii")
+
+    async def check(self, password: str, hashed: str | None) -> bool:
+        """Check a password. With no hash (an unknown user) check against a decoy and
+        say no: the answer takes as long as for a wrong password."""
+        if hashed is None:
+            if self._decoy is None:
+                self._decoy = await self.hash(secrets.token_urlsafe(16))
+            await self._checkpw(password, self._decoy)
+            return False
+        return await self._checkpw(password, hashed)
+
+    async def _checkpw(self, password: str, hashed: str) -> bool:
+        return await asyncio.get_running_loop().run_in_executor(
+            None, bcrypt.checkpw, _bcrypt_input(password), hashed.encode("ascii")
+        )
+
+
+def new_token() -> str:
+    """A session token: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    """What the database keeps of a token: a leaked table gives no usable token."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass
+class _Failures:
+    times: deque[float]
+    blocked_until: float = 0.0
+
+
+class LoginThrottle:
+    """Failed logins per key (a username or an address) in a sliding window.
+
+    Up to ``allowed`` failures are free; each one past that blocks the key for
+    twice as long as the previous block (1 s, 2 s, 4 s, ... up to ``max_delay``),
+    so guessing is slow while the owner is never locked out for long.
+    """
+
+    def __init__(self, allowed: int, window: float, max_delay: float) -> None:
+        self.allowed = allowed
+        self.window = window
+        self.max_delay = max_delay
+        self._keys: dict[str, _Failures] = {}
+
+    def retry_after(self, key: str) -> int:
+        """Seconds until ``key`` may try again; 0 when it may now."""
+        entry = self._keys.get(key)
+        if entry is None:
+            return 0
+        return max(0, math.ceil(entry.blocked_until - time.monotonic()))
+
+    def failed(self, key: str) -> None:
+        now = time.monotonic()
+        entry = self._keys.setdefault(key, _Failures(deque()))
+        while entry.times and entry.times[0] < now - self.window:
+            entry.times.popleft()
+        entry.times.append(now)
+        excess = len(entry.times) - self.allowed
+        if excess > 0:
+            entry.blocked_until = now + min(self.max_delay, 2.0 ** (excess - 1))
+        self._prune(now)
+
+    def succeeded(self, key: str) -> None:
+        self._keys.pop(key, None)
+
+    def _prune(self, now: float) -> None:
+        """Bound memory: forget keys whose failures are all out of the window."""
+        if len(self._keys) > 10_000:
+            for key in [k for k, e in self._keys.items() if not e.times or e.times[-1] < now - self.window]:
+                del self._keys[key]

@@ -1,0 +1,142 @@
+"""Configuration: command-line flags, their environment fallbacks, and the database URL."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
+
+
+class ConfigError(ValueError):
+    """A setting a person must fix; the message says how."""
+
+
+@dataclass(frozen=True)
+class DatabaseURL:
+    """Where MySQL is: ``mysql://user:pass@host:port/db`` (``?unix_socket=/path`` allowed)."""
+
+    database: str
+    user: str = "root"
+    password: str = ""
+    host: str = "127.0.0.1"
+    port: int = 3306
+    unix_socket: str | None = None
+
+    @classmethod
+    def parse(cls, url: str) -> DatabaseURL:
+        parts = urlsplit(url)
+        if parts.scheme not in ("mysql", "mariadb"):
+            raise ConfigError(f"database URL must start with mysql://, got {url!r}")
+        database = unquote(parts.path.lstrip("/"))
+        if not database or "/" in database or "`" in database:
+            raise ConfigError(f"database URL must name one database, e.g. mysql://root@127.0.0.1/chat: {url!r}")
+        try:
+            port = parts.port or 3306
+        except ValueError as exc:
+            raise ConfigError(f"database URL has a bad port: {url!r}") from exc
+        query = parse_qs(parts.query)
+        return cls(
+            database=database,
+            user=unquote(parts.username or "root"),
+            password=unquote(parts.password or ""),
+            host=parts.hostname or "127.0.0.1",
+            port=port,
+            unix_socket=query.get("unix_socket", [None])[0],
+        )
+
+    def connect_kwargs(self, with_database: bool = True) -> dict[str, object]:
+        """Keyword arguments for aiomysql/PyMySQL ``connect``."""
+        kwargs: dict[str, object] = {"user": self.user, "password": self.password, "charset": "utf8mb4"}
+        if self.unix_socket:
+            kwargs["unix_socket"] = self.unix_socket
+        else:
+            kwargs["host"] = self.host
+            kwargs["port"] = self.port
+        if with_database:
+            kwargs["db"] = self.database
+        return kwargs
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the application factory needs; tests build one directly."""
+
+    database: DatabaseURL
+    cookie_secret: str
+    address: str = "127.0.0.1"
+    port: int = 8888
+    bcrypt_rounds: int = 12
+    debug: bool = False
+    # Presence: online while an events request is open or was made this recently.
+    presence_timeout: float = 45.0
+    presence_refresh_interval: float = 15.0
+    presence_sweep_interval: float = 5.0
+    presence_change_interval: float = 2.0
+    # Failed logins: this many per username (or per address) in the window,
+    # then every further attempt waits twice as long as the one before.
+    login_failures_per_user: int = 5
+    login_failures_per_address: int = 20
+    login_failure_window: float = 900.0
+    login_max_delay: float = 300.0
+    db_pool_size: int = 20
+    var_dir: Path = field(default=DEFAULT_VAR_DIR)
+
+
+def load_or_create_cookie_secret(var_dir: Path) -> str:
+    """A secret generated once and kept, so sessions and XSRF tokens survive restarts."""
+    path = var_dir / "cookie_secret"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret + "\n")
+    return secret
+
+
+def build_arg_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="run.py",
+        description="Serve tornado_chat. Without a database URL, a private MariaDB server "
+        "is started with its data under var/ and stopped when the app stops.",
+    )
+    parser.add_argument("--address", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8888, help="port to listen on (default: %(default)s)")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("CHAT_DATABASE_URL"),
+        help="mysql://user:pass@host:port/db (env CHAT_DATABASE_URL); a missing database is "
+        "created with the schema. Default: a private server under var/",
+    )
+    parser.add_argument(
+        "--cookie-secret",
+        default=os.environ.get("CHAT_COOKIE_SECRET"),
+        help="secret that signs cookies and XSRF tokens (env CHAT_COOKIE_SECRET); "
+        "default: one generated once and kept in var/cookie_secret",
+    )
+    parser.add_argument(
+        "--bcrypt-rounds",
+        type=int,
+        default=12,
+        help="bcrypt cost factor, 4-16 (default: %(default)s; lower it for load tests)",
+    )
+    parser.add_argument("--var-dir", type=Path, default=DEFAULT_VAR_DIR, help="where local state lives (default: var/)")
+    parser.add_argument("--debug", action="store_true", help="Tornado debug mode (autoreload, tracebacks in logs)")
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, argparse.ArgumentParser]:
+    parser = build_arg_parser()
+    args = parser.parse_args(argv)
+    if not 4 <= args.bcrypt_rounds <= 16:
+        parser.error("--bcrypt-rounds must be between 4 and 16")
+    if not 0 <= args.port <= 65535:
+        parser.error("--port must be between 0 and 65535")
+    return args, parser

@@ -1,0 +1,363 @@
+"""HTTP handlers of the JSON API: parse, call, answer.
+
+Errors follow the contract: ``{"error": {"code", "message"}}`` with the fitting
+status. Authentication is by the session cookie or ``Authorization: Bearer``;
+with a Bearer header the cookie is never looked at, so a forged cross-site
+request cannot borrow a victim's cookie by adding a bogus token.
+"""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+import pymysql
+import tornado.web
+
+from . import validation
+from .auth import new_token, token_hash
+from .events import Cursor, InvalidCursor, Poll
+from .metrics import CONTENT_TYPE
+from .models import User
+from .storage import GroupExists, NoSuchGroup, NotMember, UsernameTaken
+
+if TYPE_CHECKING:
+    from .app import ChatApp
+    from .service import ChatService
+
+SESSION_COOKIE = "chat_session"
+MAX_JSON_BODY = 64 * 1024
+POLL_TIMEOUT_DEFAULT = 25.0
+POLL_TIMEOUT_MAX = 60.0
+HISTORY_LIMIT_DEFAULT = 50
+HISTORY_LIMIT_MAX = 200
+
+
+class APIError(tornado.web.HTTPError):
+    """An answer of the contract: status, error code and a message for people."""
+
+    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None) -> None:
+        super().__init__(status, reason=None, log_message=f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+
+_GENERIC_CODES = {
+    400: ("bad_request", "the request could not be understood"),
+    403: ("forbidden", "requests from other sites are refused"),
+    404: ("not_found", "no such thing"),
+    405: ("method_not_allowed", "that method is not allowed here"),
+    413: ("too_large", "the request is too large"),
+}
+
+
+class BaseHandler(tornado.web.RequestHandler):
+    application: ChatApp
+    current_user: User | None
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+
+    @property
+    def service(self) -> ChatService:
+        return self.application.service
+
+    async def prepare(self) -> None:
+        self._token = self._presented_token()
+        if self._token:
+            self.current_user = await self.service.storage.session_user(token_hash(self._token))
+
+    def _presented_token(self) -> str | None:
+        header = self.request.headers.get("Authorization")
+        if header is not None:
+            scheme, _, token = header.partition(" ")
+            return token.strip() if scheme.lower() == "bearer" else None
+        cookie = self.get_signed_cookie(SESSION_COOKIE)
+        return cookie.decode("utf-8", "replace") if cookie else None
+
+    def check_xsrf_cookie(self) -> None:
+        """Cookie-authenticated changes need the XSRF token; Bearer and cookieless calls do not."""
+        if "Authorization" in self.request.headers or not self.request.cookies:
+            return
+        try:
+            super().check_xsrf_cookie()
+        except tornado.web.HTTPError as exc:
+            raise APIError(403, "xsrf_failed", "missing or wrong XSRF token") from exc
+
+    def require_user(self) -> User:
+        if self.current_user is None:
+            raise APIError(401, "not_authenticated", "sign in first")
+        return self.current_user
+
+    def json_body(self) -> dict[str, Any]:
+        content_type = self.request.headers.get("Content-Type", "application/json")
+        if content_type.split(";")[0].strip().lower() != "application/json":
+            raise APIError(400, "invalid_json", "send a JSON object with Content-Type: application/json")
+        if len(self.request.body) > MAX_JSON_BODY:
+            raise APIError(413, "too_large", f"a JSON body may have at most {MAX_JSON_BODY} bytes")
+        try:
+            body = json.loads(self.request.body or b"{}", parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:
+            raise APIError(400, "invalid_json", "the body is not valid JSON") from exc
+        if not isinstance(body, dict):
+            raise APIError(400, "invalid_json", "the body must be a JSON object")
+        return body
+
+    def group_id(self, raw: str) -> int:
+        group_id = validation.path_id(raw)
+        if group_id is None:
+            raise APIError(404, "group_not_found", "no such group")
+        return group_id
+
+    def answer(self, payload: dict[str, Any] | str, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False))
+
+    def no_content(self) -> None:
+        self.set_status(204)
+        self.clear_header("Content-Type")
+        self.finish()
+
+    def start_session(self, user: User, token: str) -> None:
+        """Set the session cookie (and the XSRF cookie a page or script echoes back)."""
+        self.set_signed_cookie(
+            SESSION_COOKIE, token, httponly=True, samesite="Lax",
+            secure=self.request.protocol == "https", expires_days=30,
+        )
+        self.xsrf_token  # noqa: B018 - reading it sets the _xsrf cookie
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, APIError):
+            code, message = exc.code, exc.message
+            if exc.retry_after is not None:
+                self.set_header("Retry-After", str(exc.retry_after))
+        elif isinstance(exc, validation.Invalid):
+            status_code, code, message = 400, exc.code, str(exc)
+        elif isinstance(exc, NoSuchGroup):
+            status_code, code, message = 404, "group_not_found", "no such group"
+        elif isinstance(exc, NotMember):
+            status_code, code, message = 403, "not_member", "join the group first"
+        elif isinstance(exc, pymysql.err.OperationalError | pymysql.err.InterfaceError):
+            status_code, code, message = 503, "unavailable", "the database is unavailable; try again"
+        elif status_code in _GENERIC_CODES:
+            code, message = _GENERIC_CODES[status_code]
+        else:
+            status_code, code, message = 500, "internal_error", "something went wrong on our side"
+        self.set_status(status_code)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps({"error": {"code": code, "message": message}}))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """Rule breaks and missing rows are answers, not server errors: no traceback in the log."""
+        if isinstance(value, validation.Invalid | NoSuchGroup | NotMember):
+            return
+        super().log_exception(typ, value, tb)
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+class NotFoundHandler(BaseHandler):
+    def prepare(self) -> None:
+        raise APIError(404, "not_found", "no such route")
+
+
+class UsersHandler(BaseHandler):
+    async def post(self) -> None:
+        body = self.json_body()
+        username = validation.username(body.get("username"))
+        password = validation.password(body.get("password"))
+        if await self.service.storage.user_credentials(username):
+            raise APIError(409, "username_taken", "that username is taken")
+        try:
+            user = await self.service.storage.create_user(username, await self.service.hasher.hash(password))
+        except UsernameTaken as exc:
+            raise APIError(409, "username_taken", "that username is taken") from exc
+        await self._signed_in(user, HTTPStatus.CREATED)
+
+    async def _signed_in(self, user: User, status: int) -> None:
+        token = new_token()
+        await self.service.storage.create_session(user.id, token_hash(token))
+        self.start_session(user, token)
+        self.answer({"user": user.to_json(), "token": token}, status)
+
+
+class SessionHandler(UsersHandler):
+    async def post(self) -> None:
+        body = self.json_body()
+        username, password = body.get("username"), body.get("password")
+        if not isinstance(username, str):
+            raise APIError(400, "invalid_username", "username must be a string")
+        if not isinstance(password, str):
+            raise APIError(400, "invalid_password", "password must be a string")
+        throttles = (
+            (self.service.user_throttle, username.lower()),
+            (self.service.address_throttle, self.request.remote_ip),
+        )
+        wait = max(throttle.retry_after(key) for throttle, key in throttles)
+        if wait:
+            raise APIError(429, "too_many_attempts", "too many failed sign-ins; wait and try again", wait)
+        found = None
+        if validation.USERNAME_RE.match(username):
+            found = await self.service.storage.user_credentials(username)
+        verified = await self.service.hasher.check(password, found[1] if found else None)
+        if found is None or not verified:
+            for throttle, key in throttles:
+                throttle.failed(key)
+            raise APIError(401, "invalid_credentials", "wrong username or password")
+        self.service.user_throttle.succeeded(username.lower())
+        await self._signed_in(found[0], HTTPStatus.OK)
+
+    async def delete(self) -> None:
+        self.require_user()
+        await self.service.revoke_session(token_hash(self._token))
+        self.clear_cookie(SESSION_COOKIE)
+        self.no_content()
+
+
+class MeHandler(BaseHandler):
+    async def get(self) -> None:
+        user = self.require_user()
+        groups = [g for g in await self.service.groups(user) if g.joined]
+        self.answer({"user": user.to_json(), "groups": [g.to_json() for g in groups]})
+
+
+class GroupsHandler(BaseHandler):
+    async def get(self) -> None:
+        user = self.require_user()
+        self.answer({"groups": [g.to_json() for g in await self.service.groups(user)]})
+
+    async def post(self) -> None:
+        user = self.require_user()
+        name, key = validation.group_name(self.json_body().get("name"))
+        try:
+            group = await self.service.create_group(user, name, key)
+        except GroupExists as exc:
+            raise APIError(409, "group_exists", "a group with that name exists") from exc
+        self.answer({"group": group.to_json()}, HTTPStatus.CREATED)
+
+
+class MembershipHandler(BaseHandler):
+    async def put(self, raw_id: str) -> None:
+        user = self.require_user()
+        group = await self.service.join(user, self.group_id(raw_id))
+        self.answer({"group": group.to_json()})
+
+    async def delete(self, raw_id: str) -> None:
+        user = self.require_user()
+        await self.service.leave(user, self.group_id(raw_id))
+        self.no_content()
+
+
+class MessagesHandler(BaseHandler):
+    async def get(self, raw_id: str) -> None:
+        user = self.require_user()
+        group_id = self.group_id(raw_id)
+        before = validation.int_argument(
+            self.get_query_argument("before", None), "invalid_before", validation.MAX_ID, 1, validation.MAX_ID
+        )
+        limit = validation.int_argument(
+            self.get_query_argument("limit", None), "invalid_limit", HISTORY_LIMIT_DEFAULT, 1, HISTORY_LIMIT_MAX
+        )
+        membership = await self.service.storage.membership(group_id, user.id)
+        messages = await self.service.storage.messages_before(group_id, before, membership.start_seq, limit)
+        self.answer({"messages": [m.to_json() for m in messages]})
+
+    async def post(self, raw_id: str) -> None:
+        user = self.require_user()
+        group_id = self.group_id(raw_id)
+        body = self.json_body()
+        text = validation.message_text(body.get("text"))
+        client_id = validation.client_id(body.get("client_id"))
+        message, created = await self.service.send_text(user, group_id, text, client_id)
+        self.answer({"message": message.to_json()}, HTTPStatus.CREATED if created else HTTPStatus.OK)
+
+
+class OnlineHandler(BaseHandler):
+    async def get(self, raw_id: str) -> None:
+        user = self.require_user()
+        group_id = self.group_id(raw_id)
+        await self.service.storage.membership(group_id, user.id)
+        online = await self.service.storage.online_members([group_id], self.service.presence.online_since())
+        self.answer({"users": [u.to_json() for u in online[group_id]]})
+
+
+class TypingHandler(BaseHandler):
+    async def post(self, raw_id: str) -> None:
+        user = self.require_user()
+        group_id = self.group_id(raw_id)
+        await self.service.storage.membership(group_id, user.id)
+        self.service.notifier.typing(group_id, user)
+        self.no_content()
+
+
+class EventsHandler(BaseHandler):
+    """The long poll: one request covers every group of the user."""
+
+    _poll: Poll | None = None
+
+    async def get(self) -> None:
+        user = self.require_user()
+        timeout = validation.timeout_argument(
+            self.get_query_argument("timeout", None), POLL_TIMEOUT_DEFAULT, POLL_TIMEOUT_MAX
+        )
+        raw_cursor = self.get_query_argument("cursor", None)
+        presence = self.service.presence
+        presence.poll_started(user)
+        try:
+            if raw_cursor is None:
+                cursor, events = await self.service.stream.start(user)
+            else:
+                try:
+                    start = Cursor.decode(raw_cursor)
+                except InvalidCursor as exc:
+                    raise APIError(400, "invalid_cursor", "the cursor is malformed") from exc
+                self._poll = self.service.stream.poll(user, start)
+                answer = await self._poll.run(timeout)
+                if answer is None:
+                    return
+                cursor, events = answer[0].encode(), answer[1]
+        finally:
+            presence.poll_ended(user)
+        self.answer('{"cursor":' + json.dumps(cursor) + ',"events":[' + ",".join(events) + "]}")
+
+    def on_connection_close(self) -> None:
+        if self._poll is not None:
+            self._poll.cancel()
+
+
+class HealthHandler(BaseHandler):
+    async def get(self) -> None:
+        if await self.service.database_answers():
+            self.answer({"status": "ok"})
+        else:
+            self.answer({"status": "unavailable"}, HTTPStatus.SERVICE_UNAVAILABLE)
+
+
+class MetricsHandler(BaseHandler):
+    def get(self) -> None:
+        self.set_header("Content-Type", CONTENT_TYPE)
+        self.finish(self.service.metrics.render())
+
+
+def routes() -> list[tuple[str, type[tornado.web.RequestHandler]]]:
+    group = r"/api/groups/([^/]+)"
+    return [
+        (r"/api/users", UsersHandler),
+        (r"/api/session", SessionHandler),
+        (r"/api/me", MeHandler),
+        (r"/api/groups", GroupsHandler),
+        (group + r"/membership", MembershipHandler),
+        (group + r"/messages", MessagesHandler),
+        (group + r"/online", OnlineHandler),
+        (group + r"/typing", TypingHandler),
+        (r"/api/events", EventsHandler),
+        (r"/healthz", HealthHandler),
+        (r"/metrics", MetricsHandler),
+    ]

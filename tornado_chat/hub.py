@@ -1,0 +1,341 @@
+"""The long-poll hub: parked waiters, per-group channels, recent messages in memory.
+
+No HTTP here. Everything that changes reaches the hub *after* it is committed,
+through a notifier (``LocalNotifier`` in one process; the scale-out work plugs
+in one that goes through Redis), and the hub wakes the waiters of that group or
+user. A woken waiter re-reads what it needs from the hub's memory, so waking N
+waiters of a group costs no database query per waiter, and each message's
+event JSON is encoded once and shared by every answer that carries it.
+
+Messages are persistent and addressed by their per-group ``seq``. Typing and
+presence changes are ephemeral: each channel keeps a short log of them under a
+process-wide ``position``; a cursor from another process (another ``epoch``) or
+older than the log gets a presence snapshot instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import islice
+from typing import Protocol
+
+from .models import Message, User
+from .storage import Storage
+
+log = logging.getLogger(__name__)
+
+RECENT_MESSAGES = 256
+EPHEMERAL_ENTRIES = 512
+EPHEMERAL_SECONDS = 120.0
+GAP_FILL_DELAY = 0.25
+IDLE_CHANNEL_SECONDS = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A committed message and its ``message`` event, encoded once."""
+
+    message: Message
+    event_json: str
+
+    @classmethod
+    def of(cls, message: Message) -> StoredMessage:
+        return cls(message, json.dumps({"type": "message", "message": message.to_json()}, ensure_ascii=False))
+
+    @property
+    def seq(self) -> int:
+        return self.message.seq
+
+
+@dataclass(frozen=True, slots=True)
+class Typing:
+    user: User
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceChange:
+    came: tuple[User, ...]
+    went: tuple[User, ...]
+
+
+Ephemeral = Typing | PresenceChange
+
+
+class Waiter:
+    """One parked events request: woken by any news in its groups or for its user."""
+
+    __slots__ = ("user_id", "group_ids", "membership_changed", "_future")
+
+    def __init__(self, user_id: int, group_ids: tuple[int, ...]) -> None:
+        self.user_id = user_id
+        self.group_ids = group_ids
+        self.membership_changed = False
+        self._future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def wake(self) -> None:
+        if not self._future.done():
+            self._future.set_result(None)
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait until woken or ``timeout`` passes; True when woken."""
+        if self._future.done():
+            return True
+        try:
+            async with asyncio.timeout(timeout):
+                await self._future
+        except TimeoutError:
+            return False
+        return True
+
+
+class Channel:
+    """A group's state in this process: its recent messages, ephemeral log and waiters.
+
+    ``recent`` holds consecutive seqs ending at ``last_seq``. Messages that arrive
+    ahead of a gap wait in ``pending`` until the gap is filled from publication
+    or, after a short delay, from the database.
+    """
+
+    def __init__(self, group_id: int, position: int) -> None:
+        self.group_id = group_id
+        self.last_seq: int | None = None
+        self.recent: deque[StoredMessage] = deque(maxlen=RECENT_MESSAGES)
+        self.pending: dict[int, StoredMessage] = {}
+        self.loading: asyncio.Future[None] | None = None
+        self.gap_fill: asyncio.TimerHandle | None = None
+        self.ephemeral: deque[tuple[int, float, Ephemeral]] = deque()
+        self.trimmed_position = position
+        self.waiters: set[Waiter] = set()
+        self.last_used = time.monotonic()
+
+    def add(self, stored: StoredMessage) -> bool:
+        """Take a committed message; True when it extended the consecutive run."""
+        if self.last_seq is None or stored.seq <= self.last_seq:
+            return False
+        self.pending[stored.seq] = stored
+        advanced = False
+        while (following := self.pending.pop(self.last_seq + 1, None)) is not None:
+            self.recent.append(following)
+            self.last_seq = following.seq
+            advanced = True
+        return advanced
+
+    def recent_after(self, seq: int) -> list[StoredMessage] | None:
+        """Messages with a greater seq from memory; None when memory no longer reaches back."""
+        if self.last_seq is None:
+            return None
+        if seq >= self.last_seq:
+            return []
+        first = self.recent[0].seq if self.recent else self.last_seq + 1
+        if seq + 1 < first:
+            return None
+        return list(islice(self.recent, seq + 1 - first, None))
+
+    def log(self, position: int, item: Ephemeral) -> None:
+        now = time.monotonic()
+        self.ephemeral.append((position, now, item))
+        while self.ephemeral and (
+            len(self.ephemeral) > EPHEMERAL_ENTRIES or self.ephemeral[0][1] < now - EPHEMERAL_SECONDS
+        ):
+            self.trimmed_position = self.ephemeral.popleft()[0]
+
+    def ephemeral_between(self, after: int, upto: int) -> list[Ephemeral] | None:
+        """Ephemeral items logged in (after, upto]; None when some were already trimmed."""
+        if after < self.trimmed_position:
+            return None
+        return [item for position, _, item in self.ephemeral if after < position <= upto]
+
+    def wake_all(self) -> None:
+        for waiter in self.waiters:
+            waiter.wake()
+
+
+class Notifier(Protocol):
+    """The seam through which committed changes reach the hub of every process."""
+
+    def message_stored(self, message: Message) -> None: ...
+
+    def typing(self, group_id: int, user: User) -> None: ...
+
+    def presence_changed(self, group_id: int, came: Iterable[User], went: Iterable[User]) -> None: ...
+
+    def membership_changed(self, user_id: int, group_id: int) -> None: ...
+
+
+class Hub:
+    """Waiters and channels of one process."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.epoch = secrets.token_hex(6)
+        self.position = 0
+        self._channels: dict[int, Channel] = {}
+        self._user_waiters: dict[int, set[Waiter]] = {}
+
+    # What the notifier delivers
+
+    def message_stored(self, message: Message) -> None:
+        channel = self._channels.get(message.group_id)
+        if channel is None:
+            return
+        stored = StoredMessage.of(message)
+        if channel.loading is not None:
+            channel.pending[stored.seq] = stored
+        elif not channel.add(stored):
+            if channel.pending:
+                self._schedule_gap_fill(channel)
+            return
+        channel.wake_all()
+
+    def typing(self, group_id: int, user: User) -> None:
+        self._log(group_id, Typing(user))
+
+    def presence_changed(self, group_id: int, came: Iterable[User], went: Iterable[User]) -> None:
+        self._log(group_id, PresenceChange(tuple(came), tuple(went)))
+
+    def membership_changed(self, user_id: int, group_id: int) -> None:
+        for waiter in self._user_waiters.get(user_id, ()):
+            waiter.membership_changed = True
+            waiter.wake()
+
+    def _log(self, group_id: int, item: Ephemeral) -> None:
+        channel = self._channels.get(group_id)
+        if channel is None:
+            return
+        self.position += 1
+        channel.log(self.position, item)
+        channel.wake_all()
+
+    # What pollers use
+
+    def channel(self, group_id: int) -> Channel:
+        channel = self._channels.get(group_id)
+        if channel is None:
+            # A new channel has no log of what came before: move the position on so
+            # that every older cursor reads as too old (and gets a snapshot).
+            self.position += 1
+            channel = self._channels[group_id] = Channel(group_id, self.position)
+        channel.last_used = time.monotonic()
+        return channel
+
+    def park(self, user_id: int, group_ids: Iterable[int]) -> Waiter:
+        """Register a waiter *before* reading, so that no wake-up can fall in between."""
+        waiter = Waiter(user_id, tuple(group_ids))
+        self._user_waiters.setdefault(user_id, set()).add(waiter)
+        for group_id in waiter.group_ids:
+            self.channel(group_id).waiters.add(waiter)
+        return waiter
+
+    def discard(self, waiter: Waiter) -> None:
+        """Forget a waiter; safe to call more than once."""
+        waiting = self._user_waiters.get(waiter.user_id)
+        if waiting is not None:
+            waiting.discard(waiter)
+            if not waiting:
+                del self._user_waiters[waiter.user_id]
+        for group_id in waiter.group_ids:
+            channel = self._channels.get(group_id)
+            if channel is not None:
+                channel.waiters.discard(waiter)
+        waiter.wake()
+
+    @property
+    def waiter_count(self) -> int:
+        return sum(len(waiters) for waiters in self._user_waiters.values())
+
+    async def messages_after(self, group_id: int, seq: int, limit: int) -> list[StoredMessage]:
+        """Up to ``limit`` committed messages of a group after ``seq``, from memory when it reaches."""
+        channel = self.channel(group_id)
+        await self._ensure_loaded(channel)
+        found = channel.recent_after(seq)
+        if found is None:
+            return [StoredMessage.of(m) for m in await self.storage.messages_after(group_id, seq, limit)]
+        return found[:limit]
+
+    async def _ensure_loaded(self, channel: Channel) -> None:
+        if channel.last_seq is not None:
+            return
+        if channel.loading is None:
+            channel.loading = asyncio.get_running_loop().create_future()
+            try:
+                newest = await self.storage.messages_before(channel.group_id, 2**63 - 1, 0, RECENT_MESSAGES)
+                last_seq = newest[-1].seq if newest else await self.storage.last_seq(channel.group_id)
+                channel.recent.extend(StoredMessage.of(m) for m in newest)
+                channel.last_seq = last_seq
+                pending, channel.pending = channel.pending, {}
+                for stored in sorted(pending.values(), key=lambda s: s.seq):
+                    channel.add(stored)
+                channel.loading.set_result(None)
+            except BaseException as exc:
+                channel.loading.set_exception(exc)
+                channel.loading.exception()  # retrieved: the awaiting caller re-raises it
+                raise
+            finally:
+                channel.loading = None
+            if channel.pending:
+                self._schedule_gap_fill(channel)
+        else:
+            await asyncio.shield(channel.loading)
+
+    def _schedule_gap_fill(self, channel: Channel) -> None:
+        """A later seq arrived first: give the missing one a moment, then read it."""
+        if channel.gap_fill is None:
+            loop = asyncio.get_running_loop()
+            channel.gap_fill = loop.call_later(GAP_FILL_DELAY, lambda: loop.create_task(self._fill_gap(channel)))
+
+    async def _fill_gap(self, channel: Channel) -> None:
+        channel.gap_fill = None
+        if not channel.pending or channel.last_seq is None:
+            return
+        missing = min(channel.pending) - channel.last_seq - 1
+        try:
+            found = await self.storage.messages_after(channel.group_id, channel.last_seq, missing)
+        except Exception:
+            log.exception("filling a seq gap of group %s", channel.group_id)
+            self._schedule_gap_fill(channel)
+            return
+        advanced = False
+        for message in found:
+            advanced = channel.add(StoredMessage.of(message)) or advanced
+        if advanced:
+            channel.wake_all()
+        if channel.pending:
+            self._schedule_gap_fill(channel)
+
+    def collect_garbage(self) -> int:
+        """Drop channels nobody waits on and nobody used lately; returns how many."""
+        cutoff = time.monotonic() - IDLE_CHANNEL_SECONDS
+        idle = [
+            gid
+            for gid, ch in self._channels.items()
+            if not ch.waiters and ch.loading is None and ch.gap_fill is None and ch.last_used < cutoff
+        ]
+        for group_id in idle:
+            del self._channels[group_id]
+        return len(idle)
+
+
+class LocalNotifier:
+    """The one-process notifier: hands every change straight to this process's hub."""
+
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+
+    def message_stored(self, message: Message) -> None:
+        self._hub.message_stored(message)
+
+    def typing(self, group_id: int, user: User) -> None:
+        self._hub.typing(group_id, user)
+
+    def presence_changed(self, group_id: int, came: Iterable[User], went: Iterable[User]) -> None:
+        self._hub.presence_changed(group_id, came, went)
+
+    def membership_changed(self, user_id: int, group_id: int) -> None:
+        self._hub.membership_changed(user_id, group_id)

@@ -1,0 +1,40 @@
+"""Prometheus metrics of one process, in a registry of its own (one per application)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from .models import utcnow
+
+if TYPE_CHECKING:
+    from .hub import StoredMessage
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    def __init__(self, open_polls: Callable[[], float]) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "chat_http_requests", "HTTP requests answered", ["handler", "method", "status"], registry=self.registry
+        )
+        self.messages = Counter("chat_messages_stored", "Messages stored by this process", registry=self.registry)
+        self.delivery_latency = Histogram(
+            "chat_delivery_latency_seconds",
+            "From a message being stored to an events answer carrying it",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        Gauge("chat_open_polls", "Events requests open now", registry=self.registry).set_function(open_polls)
+
+    def delivered(self, messages: Iterable[StoredMessage]) -> None:
+        now = utcnow()
+        for stored in messages:
+            self.delivery_latency.observe(max(0.0, (now - stored.message.created_at).total_seconds()))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

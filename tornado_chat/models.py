@@ -1,0 +1,86 @@
+"""The records the service passes around, and their JSON shape from the contract."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+UTC = datetime.UTC
+
+
+def utcnow() -> datetime.datetime:
+    """Now, naive UTC at millisecond precision: what a DATETIME(3) column stores."""
+    now = datetime.datetime.now(UTC).replace(tzinfo=None)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def iso(moment: datetime.datetime) -> str:
+    """ISO 8601 in UTC with a Z suffix and milliseconds, as the contract shows."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "username": self.username}
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    id: int
+    name: str
+    created_at: datetime.datetime
+    created_by: User
+    members: int
+    online: int
+    joined: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "created_at": iso(self.created_at),
+            "created_by": self.created_by.to_json(),
+            "members": self.members,
+            "online": self.online,
+            "joined": self.joined,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A user's current membership: ``id`` changes at every (re)join, and the
+    member sees messages with seq > ``start_seq``."""
+
+    id: int
+    group_id: int
+    start_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    group_id: int
+    seq: int
+    user: User
+    kind: str
+    text: str | None
+    created_at: datetime.datetime
+    client_id: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "group_id": self.group_id,
+            "seq": self.seq,
+            "user": self.user.to_json(),
+            "kind": self.kind,
+            "text": self.text,
+            "image": None,
+            "created_at": iso(self.created_at),
+            "client_id": self.client_id,
+        }

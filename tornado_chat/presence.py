@@ -1,0 +1,172 @@
+"""Who is online: marked in memory, written to MySQL in batches, expired by a sweep.
+
+A user is online while an events request of theirs is open or was made within
+``presence_timeout`` seconds. MySQL is the truth (the ``presence`` table); this
+process only batches its own writes. A change is published only after the
+write that makes it true has committed, so that a snapshot read from MySQL
+plus the changes published after it always add up to the exact list.
+
+Changes are coalesced per group: the first goes out at once, later ones at
+most once every ``presence_change_interval`` seconds, so a crowd of a thousand
+arriving together costs a couple of wake-ups per group, not a thousand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import time
+
+from tornado.ioloop import PeriodicCallback
+
+from .config import Settings
+from .hub import Notifier
+from .models import User, utcnow
+from .storage import Storage
+
+log = logging.getLogger(__name__)
+
+ARRIVAL_BATCH_DELAY = 0.05
+
+
+class Presence:
+    def __init__(self, storage: Storage, notifier: Notifier, settings: Settings) -> None:
+        self._storage = storage
+        self._notifier = notifier
+        self._timeout = settings.presence_timeout
+        self._change_interval = settings.presence_change_interval
+        self._open_polls: dict[int, int] = {}
+        self._users: dict[int, User] = {}
+        self._unwritten: dict[int, datetime.datetime] = {}
+        self._written: set[int] = set()
+        self._arrival_flush: asyncio.TimerHandle | None = None
+        self._flushing: asyncio.Lock = asyncio.Lock()
+        self._changes: dict[int, dict[int, tuple[User, bool]]] = {}
+        self._last_emit: dict[int, float] = {}
+        self._emit_timers: dict[int, asyncio.TimerHandle] = {}
+        self._periodic = [
+            PeriodicCallback(self._refresh, settings.presence_refresh_interval * 1000),
+            PeriodicCallback(self.sweep, settings.presence_sweep_interval * 1000),
+        ]
+
+    def start(self) -> None:
+        for callback in self._periodic:
+            callback.start()
+
+    async def stop(self) -> None:
+        """Stop the timers and write what is still unwritten."""
+        for callback in self._periodic:
+            callback.stop()
+        for timer in [self._arrival_flush, *self._emit_timers.values()]:
+            if timer is not None:
+                timer.cancel()
+        await self.flush()
+
+    def online_since(self) -> datetime.datetime:
+        """The oldest last-seen time that still counts as online."""
+        return utcnow() - datetime.timedelta(seconds=self._timeout)
+
+    # Events requests
+
+    def poll_started(self, user: User) -> None:
+        self._open_polls[user.id] = self._open_polls.get(user.id, 0) + 1
+        self._users[user.id] = user
+        self._unwritten[user.id] = utcnow()
+        if user.id not in self._written and self._arrival_flush is None:
+            loop = asyncio.get_running_loop()
+            self._arrival_flush = loop.call_later(ARRIVAL_BATCH_DELAY, lambda: loop.create_task(self.flush()))
+
+    def poll_ended(self, user: User) -> None:
+        remaining = self._open_polls.get(user.id, 0) - 1
+        if remaining > 0:
+            self._open_polls[user.id] = remaining
+        else:
+            self._open_polls.pop(user.id, None)
+        self._unwritten[user.id] = utcnow()
+
+    @property
+    def open_polls(self) -> int:
+        return sum(self._open_polls.values())
+
+    # Batched writes and the expiry sweep
+
+    async def _refresh(self) -> None:
+        """Users with an open poll stay online: their last-seen is rewritten well within the timeout."""
+        now = utcnow()
+        for user_id in self._open_polls:
+            self._unwritten[user_id] = now
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write every pending last-seen time in one statement, then announce the arrivals."""
+        self._arrival_flush = None
+        async with self._flushing:
+            batch, self._unwritten = self._unwritten, {}
+            if not batch:
+                return
+            try:
+                arrived = await self._storage.mark_present(batch, self.online_since())
+            except Exception:
+                log.exception("writing presence of %d users", len(batch))
+                for user_id, seen in batch.items():
+                    self._unwritten.setdefault(user_id, seen)
+                return
+            self._written.update(batch)
+            await self._announce({uid: self._users[uid] for uid in arrived if uid in self._users}, came=True)
+
+    async def sweep(self) -> None:
+        """Write what is pending, then expire whoever has been silent past the timeout
+        (in every process's name: the row lock lets one process announce each user)."""
+        await self.flush()
+        try:
+            gone = await self._storage.expire_presence(self.online_since())
+            self._written -= gone
+            await self._announce(await self._storage.users(gone), came=False)
+        except Exception:
+            log.exception("expiring presence")
+        self._forget_idle()
+
+    def _forget_idle(self) -> None:
+        """Bound memory: drop users and groups this process no longer has news of."""
+        keep = self._open_polls.keys() | self._unwritten.keys() | self._written
+        for user_id in [uid for uid in self._users if uid not in keep]:
+            del self._users[user_id]
+        cutoff = time.monotonic() - self._change_interval
+        for group_id in [g for g, t in self._last_emit.items() if t < cutoff and g not in self._emit_timers]:
+            del self._last_emit[group_id]
+
+    async def _announce(self, users: dict[int, User], came: bool) -> None:
+        if not users:
+            return
+        for user_id, group_ids in (await self._storage.groups_of(users)).items():
+            for group_id in group_ids:
+                self.changed(group_id, users[user_id], came)
+
+    # Changes, coalesced per group
+
+    async def membership_changed(self, user: User, group_id: int, joined: bool) -> None:
+        """Someone online who joins or leaves a group comes to or goes from its list."""
+        if user.id in self._open_polls or await self._storage.is_online(user.id, self.online_since()):
+            self.changed(group_id, user, came=joined)
+
+    def changed(self, group_id: int, user: User, came: bool) -> None:
+        """Note a change; the group's next presence event carries it (the latest word per user wins)."""
+        self._changes.setdefault(group_id, {})[user.id] = (user, came)
+        if group_id in self._emit_timers:
+            return
+        delay = self._last_emit.get(group_id, -1e9) + self._change_interval - time.monotonic()
+        loop = asyncio.get_running_loop()
+        self._emit_timers[group_id] = loop.call_later(max(0.0, delay), self._emit, group_id)
+
+    def _emit(self, group_id: int) -> None:
+        self._emit_timers.pop(group_id, None)
+        changes = self._changes.pop(group_id, {})
+        if not changes:
+            return
+        self._last_emit[group_id] = time.monotonic()
+        self._notifier.presence_changed(
+            group_id,
+            came=[user for user, came in changes.values() if came],
+            went=[user for user, came in changes.values() if not came],
+        )

@@ -1,0 +1,77 @@
+"""What happens when someone acts: store it, then tell everyone who must know.
+
+Handlers call these; each write commits in storage first and only then goes
+to the notifier (and so to every waiter), never the other way round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from .auth import LoginThrottle, PasswordHasher
+from .config import Settings
+from .events import EventStream
+from .hub import Hub, Notifier
+from .metrics import Metrics
+from .models import Group, Message, User
+from .presence import Presence
+from .storage import Storage
+
+HEALTH_TIMEOUT = 2.0
+
+
+class ChatService:
+    def __init__(self, settings: Settings, storage: Storage, hub: Hub, notifier: Notifier) -> None:
+        self.settings = settings
+        self.storage = storage
+        self.hub = hub
+        self.notifier = notifier
+        self.hasher = PasswordHasher(settings.bcrypt_rounds)
+        self.user_throttle = LoginThrottle(
+            settings.login_failures_per_user, settings.login_failure_window, settings.login_max_delay
+        )
+        self.address_throttle = LoginThrottle(
+            settings.login_failures_per_address, settings.login_failure_window, settings.login_max_delay
+        )
+        self.presence = Presence(storage, notifier, settings)
+        self.metrics = Metrics(open_polls=lambda: self.presence.open_polls)
+        self.stream = EventStream(storage, hub, self.presence, self.metrics)
+
+    async def groups(self, user: User) -> list[Group]:
+        return await self.storage.groups(user.id, self.presence.online_since())
+
+    async def create_group(self, user: User, name: str, key: str) -> Group:
+        group_id, _ = await self.storage.create_group(name, key, user.id)
+        await self._membership_changed(user, group_id, joined=True)
+        return await self.storage.group(group_id, user.id, self.presence.online_since())
+
+    async def join(self, user: User, group_id: int) -> Group:
+        _, changed = await self.storage.join(group_id, user.id)
+        if changed:
+            await self._membership_changed(user, group_id, joined=True)
+        return await self.storage.group(group_id, user.id, self.presence.online_since())
+
+    async def leave(self, user: User, group_id: int) -> None:
+        if await self.storage.leave(group_id, user.id):
+            await self._membership_changed(user, group_id, joined=False)
+
+    async def _membership_changed(self, user: User, group_id: int, joined: bool) -> None:
+        self.notifier.membership_changed(user.id, group_id)
+        await self.presence.membership_changed(user, group_id, joined)
+
+    async def send_text(self, user: User, group_id: int, text: str, client_id: str | None) -> tuple[Message, bool]:
+        message, created = await self.storage.insert_text_message(group_id, user.id, text, client_id)
+        if created:
+            self.metrics.messages.inc()
+            self.notifier.message_stored(message)
+        return message, created
+
+    async def revoke_session(self, token_hash: str) -> None:
+        await self.storage.delete_session(token_hash)
+
+    async def database_answers(self) -> bool:
+        try:
+            await asyncio.wait_for(self.storage.ping(), HEALTH_TIMEOUT)
+        except Exception:
+            return False
+        return True

@@ -1,0 +1,112 @@
+"""The contract's rules for input: each returns the clean value or raises ``Invalid``.
+
+Every rule here has a test; a rule broken is a 400 with the rule's error
+code, before anything is stored.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+USERNAME_RE = re.compile(r"[A-Za-z0-9_]{3,32}\Z")
+PASSWORD_MIN_CHARS = 8
+PASSWORD_MAX_CHARS = 1024
+GROUP_NAME_MAX_CHARS = 64
+TEXT_MAX_CHARS = 4000
+CLIENT_ID_MAX_CHARS = 64
+MAX_ID = 2**63 - 1
+ID_RE = re.compile(r"[1-9][0-9]{0,18}\Z")
+
+
+class Invalid(ValueError):
+    """A broken rule: ``code`` for programs, the message for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _encodable(value: str) -> bool:
+    """False for lone surrogates, which JSON allows but UTF-8 (and MySQL) cannot hold."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def username(value: Any) -> str:
+    if not isinstance(value, str) or not USERNAME_RE.match(value):
+        raise Invalid("invalid_username", "username must be 3-32 ASCII letters, digits or _")
+    return value
+
+
+def password(value: Any) -> str:
+    if not isinstance(value, str) or not _encodable(value):
+        raise Invalid("invalid_password", "password must be a string of text")
+    if len(value) < PASSWORD_MIN_CHARS:
+        raise Invalid("invalid_password", f"password must have at least {PASSWORD_MIN_CHARS} characters")
+    if len(value) > PASSWORD_MAX_CHARS:
+        raise Invalid("invalid_password", f"password must have at most {PASSWORD_MAX_CHARS} characters")
+    return value
+
+
+def group_name(value: Any) -> tuple[str, str]:
+    """The trimmed name, and the key that makes names unique regardless of case."""
+    if not isinstance(value, str) or not _encodable(value):
+        raise Invalid("invalid_name", "name must be a string of text")
+    name = value.strip()
+    if not 1 <= len(name) <= GROUP_NAME_MAX_CHARS:
+        raise Invalid("invalid_name", f"name must have 1-{GROUP_NAME_MAX_CHARS} characters after trimming")
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise Invalid("invalid_name", "name must not contain control characters")
+    return name, unicodedata.normalize("NFC", name).casefold()
+
+
+def message_text(value: Any) -> str:
+    if not isinstance(value, str) or not _encodable(value):
+        raise Invalid("invalid_text", "text must be a string of text")
+    text = value.strip()
+    if not 1 <= len(text) <= TEXT_MAX_CHARS:
+        raise Invalid("invalid_text", f"text must have 1-{TEXT_MAX_CHARS} characters after trimming")
+    if "\x00" in text:
+        raise Invalid("invalid_text", "text must not contain NUL characters")
+    return text
+
+
+def client_id(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= CLIENT_ID_MAX_CHARS or not _encodable(value):
+        raise Invalid("invalid_client_id", f"client_id must be a string of 1-{CLIENT_ID_MAX_CHARS} characters")
+    return value
+
+
+def path_id(value: str) -> int | None:
+    """A positive id from a URL path, or None for anything that cannot name a row."""
+    if not ID_RE.match(value):
+        return None
+    number = int(value)
+    return number if number <= MAX_ID else None
+
+
+def int_argument(value: str | None, code: str, default: int, low: int, high: int) -> int:
+    if value is None:
+        return default
+    if not re.fullmatch(r"-?[0-9]{1,19}", value) or not low <= int(value) <= high:
+        raise Invalid(code, f"must be a whole number from {low} to {high}")
+    return int(value)
+
+
+def timeout_argument(value: str | None, default: float, high: float) -> float:
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= high:  # also false for NaN
+        raise Invalid("invalid_timeout", f"timeout must be a number of seconds from 0 to {high:g}")
+    return seconds
