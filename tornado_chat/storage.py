@@ -62,6 +62,7 @@ async def ensure_database(url: DatabaseURL) -> None:
                 "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
             )
             await cur.execute(f"USE `{url.database}`")
+            await cur.execute("SET SESSION sql_notes = 0")  # "already exists" is the point, not news
             for statement in schema_statements():
                 await cur.execute(statement)
     finally:
