@@ -24,7 +24,7 @@ from .presence import Presence
 from .storage import Storage
 
 MESSAGES_PER_GROUP = 100
-MAX_CURSOR_CHARS = 200_000
+MAX_CURSOR_CHARS = 32_000
 MAX_ID = 2**63 - 1
 
 

@@ -60,7 +60,7 @@ class ChatService:
         await self.presence.membership_changed(user, group_id, joined)
 
     async def send_text(self, user: User, group_id: int, text: str, client_id: str | None) -> tuple[Message, bool]:
-        message, created = await self.storage.insert_text_message(group_id, user.id, text, client_id)
+        message, created = await self.storage.insert_text_message(group_id, user, text, client_id)
         if created:
             self.metrics.messages.inc()
             self.notifier.message_stored(message)

@@ -57,12 +57,12 @@ async def ensure_database(url: DatabaseURL) -> None:
     conn = await aiomysql.connect(autocommit=True, **url.connect_kwargs(with_database=False))
     try:
         async with conn.cursor() as cur:
+            await cur.execute("SET SESSION sql_notes = 0")  # "already exists" is the point, not news
             await cur.execute(
                 f"CREATE DATABASE IF NOT EXISTS `{url.database}` "
                 "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
             )
             await cur.execute(f"USE `{url.database}`")
-            await cur.execute("SET SESSION sql_notes = 0")  # "already exists" is the point, not news
             for statement in schema_statements():
                 await cur.execute(statement)
     finally:
@@ -291,45 +291,46 @@ class Storage:
     # Messages
 
     async def insert_text_message(
-        self, group_id: int, user_id: int, text: str, client_id: str | None
+        self, group_id: int, user: User, text: str, client_id: str | None
     ) -> tuple[Message, bool]:
         """Store a message under the next seq; returns (message, created).
 
         The group row lock serialises senders of one group, in every process,
-        so seq has no gaps and follows commit order. A repeated client_id
-        returns the original message instead of storing a second one.
+        so seq has no gaps and follows commit order; the membership row is
+        locked with it, so a concurrent leave cannot slip in between. A
+        repeated client_id returns the original message instead of a second one.
         """
         async with self._transaction() as cur:
-            await cur.execute("SELECT last_seq FROM chat_groups WHERE id = %s FOR UPDATE", (group_id,))
-            group = await cur.fetchone()
-            if group is None:
-                raise NoSuchGroup(group_id)
             await cur.execute(
-                "SELECT 1 FROM memberships WHERE group_id = %s AND user_id = %s", (group_id, user_id)
+                """SELECT g.last_seq, m.id FROM chat_groups g
+                   LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = %s
+                   WHERE g.id = %s FOR UPDATE""",
+                (user.id, group_id),
             )
-            if not await cur.fetchone():
+            row = await cur.fetchone()
+            if row is None:
+                raise NoSuchGroup(group_id)
+            if row[1] is None:
                 raise NotMember(group_id)
             if client_id is not None:
                 await cur.execute(
                     f"""SELECT {_MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.user_id
                         WHERE m.group_id = %s AND m.user_id = %s AND m.client_id = %s""",
-                    (group_id, user_id, client_id),
+                    (group_id, user.id, client_id),
                 )
-                row = await cur.fetchone()
-                if row:
-                    return _message(row), False
-            seq = group[0] + 1
+                existing = await cur.fetchone()
+                if existing:
+                    return _message(existing), False
+            seq = row[0] + 1
             now = utcnow()
             await cur.execute(
                 """INSERT INTO messages (group_id, seq, user_id, kind, body, client_id, created_at)
                    VALUES (%s, %s, %s, 'text', %s, %s, %s)""",
-                (group_id, seq, user_id, text, client_id, now),
+                (group_id, seq, user.id, text, client_id, now),
             )
             message_id = cur.lastrowid
             await cur.execute("UPDATE chat_groups SET last_seq = %s WHERE id = %s", (seq, group_id))
-            await cur.execute("SELECT username FROM users WHERE id = %s", (user_id,))
-            (username,) = await cur.fetchone()
-        return Message(message_id, group_id, seq, User(user_id, username), "text", text, now, client_id), True
+        return Message(message_id, group_id, seq, user, "text", text, now, client_id), True
 
     async def messages_after(self, group_id: int, after_seq: int, limit: int) -> list[Message]:
         """Messages with seq > after_seq, oldest first."""
