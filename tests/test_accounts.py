@@ -167,10 +167,11 @@ async def test_sign_out_leaves_the_users_other_sessions(server: Server) -> None:
 
 async def test_sessions_and_passwords_are_stored_only_as_hashes(server: Server) -> None:
     account = await server.client().register()
-    (password_hash,) = query(server.settings.database, "SELECT password_hash FROM users WHERE id = %s", (account.id,))[0]
+    db = server.settings.database
+    (password_hash,) = query(db, "SELECT password_hash FROM users WHERE id = %s", (account.id,))[0]
     assert password_hash.startswith("$2b$") and PASSWORD not in password_hash
-    stored = [row[0] for row in query(server.settings.database, "SELECT token_hash FROM sessions WHERE user_id = %s",
-                                      (account.id,))]
+    rows = query(db, "SELECT token_hash FROM sessions WHERE user_id = %s", (account.id,))
+    stored = [row[0] for row in rows]
     assert stored == [token_hash(account.token)]
 
 

@@ -168,7 +168,9 @@ class EventStream:
         changes = [item for item in logged if isinstance(item, PresenceChange)]
         if changes:
             came, went = merged_presence(changes)
-            events.append(_event({"type": "presence", "group_id": group_id, "came": _users(came), "went": _users(went)}))
+            events.append(
+                _event({"type": "presence", "group_id": group_id, "came": _users(came), "went": _users(went)})
+            )
         return events
 
 
