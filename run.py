@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 
+import pymysql
 import tornado.httpserver
 import tornado.log
 
@@ -60,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(serve(settings))
     except (ConfigError, DBServerError) as exc:
         print(f"run.py: {exc}", file=sys.stderr)
+        return 2
+    except pymysql.err.OperationalError as exc:
+        print(f"run.py: cannot reach the database: {exc.args[-1]}", file=sys.stderr)
         return 2
     finally:
         if embedded is not None:

@@ -76,6 +76,7 @@ def test_run_py_help_describes_every_flag() -> None:
         (["--database-url", "postgres://x/y"], "database URL must start with mysql://"),
         (["--database-url", "mysql://root@127.0.0.1/"], "database URL must name one database"),
         (["--port", "http"], "invalid int value"),
+        (["--database-url", "mysql://nobody@127.0.0.1:1/chat"], "cannot reach the database"),
     ],
 )
 def test_run_py_refuses_bad_settings_with_one_clear_line(args: list[str], says: str) -> None:
