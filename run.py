@@ -22,9 +22,9 @@ MAX_BODY_BYTES = 11 * 1024 * 1024
 EMBEDDED_DATABASE = "tornado_chat"
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, xheaders: bool) -> None:
     app = await create_app(settings)
-    server = tornado.httpserver.HTTPServer(app, max_body_size=MAX_BODY_BYTES, xheaders=True)
+    server = tornado.httpserver.HTTPServer(app, max_body_size=MAX_BODY_BYTES, xheaders=xheaders)
     server.listen(settings.port, settings.address)
     log.info("serving on http://%s:%d", settings.address, settings.port)
     stop = asyncio.Event()
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             debug=args.debug,
             var_dir=args.var_dir,
         )
-        asyncio.run(serve(settings))
+        asyncio.run(serve(settings, args.xheaders))
     except (ConfigError, DBServerError) as exc:
         print(f"run.py: {exc}", file=sys.stderr)
         return 2

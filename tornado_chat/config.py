@@ -128,6 +128,11 @@ def build_arg_parser() -> argparse.ArgumentParser:
         help="bcrypt cost factor, 4-16 (default: %(default)s; lower it for load tests)",
     )
     parser.add_argument("--var-dir", type=Path, default=DEFAULT_VAR_DIR, help="where local state lives (default: var/)")
+    parser.add_argument(
+        "--xheaders",
+        action="store_true",
+        help="trust X-Forwarded-For / X-Real-Ip / X-Scheme: only behind a proxy that sets them",
+    )
     parser.add_argument("--debug", action="store_true", help="Tornado debug mode (autoreload, tracebacks in logs)")
     return parser
 
