@@ -39,7 +39,7 @@ async def serve(settings: Settings, xheaders: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     tornado.log.enable_pretty_logging()
-    args, _ = parse_args(argv)
+    args = parse_args(argv)
     embedded = None
     try:
         if args.database_url:
@@ -56,7 +56,6 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             bcrypt_rounds=args.bcrypt_rounds,
             debug=args.debug,
-            var_dir=args.var_dir,
         )
         asyncio.run(serve(settings, args.xheaders))
     except (ConfigError, DBServerError) as exc:

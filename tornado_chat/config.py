@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -85,7 +85,6 @@ class Settings:
     login_failure_window: float = 900.0
     login_max_delay: float = 300.0
     db_pool_size: int = 20
-    var_dir: Path = field(default=DEFAULT_VAR_DIR)
 
 
 def load_or_create_cookie_secret(var_dir: Path) -> str:
@@ -137,11 +136,11 @@ def build_arg_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, argparse.ArgumentParser]:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = build_arg_parser()
     args = parser.parse_args(argv)
     if not 4 <= args.bcrypt_rounds <= 16:
         parser.error("--bcrypt-rounds must be between 4 and 16")
     if not 0 <= args.port <= 65535:
         parser.error("--port must be between 0 and 65535")
-    return args, parser
+    return args

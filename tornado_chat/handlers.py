@@ -122,13 +122,17 @@ class BaseHandler(tornado.web.RequestHandler):
         self.clear_header("Content-Type")
         self.finish()
 
-    def start_session(self, user: User, token: str) -> None:
-        """Set the session cookie (and the XSRF cookie a page or script echoes back)."""
+    async def sign_in(self, user: User, status: int) -> None:
+        """Open a new session: answer with its token and set the session cookie
+        (and the XSRF cookie that a page or a cookie-using script echoes back)."""
+        token = new_token()
+        await self.service.storage.create_session(user.id, token_hash(token))
         self.set_signed_cookie(
             SESSION_COOKIE, token, httponly=True, samesite="Lax",
             secure=self.request.protocol == "https", expires_days=30,
         )
         self.xsrf_token  # noqa: B018 - reading it sets the _xsrf cookie
+        self.answer({"user": user.to_json(), "token": token}, status)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -179,16 +183,10 @@ class UsersHandler(BaseHandler):
             user = await self.service.storage.create_user(username, await self.service.hasher.hash(password))
         except UsernameTaken as exc:
             raise APIError(409, "username_taken", "that username is taken") from exc
-        await self._signed_in(user, HTTPStatus.CREATED)
-
-    async def _signed_in(self, user: User, status: int) -> None:
-        token = new_token()
-        await self.service.storage.create_session(user.id, token_hash(token))
-        self.start_session(user, token)
-        self.answer({"user": user.to_json(), "token": token}, status)
+        await self.sign_in(user, HTTPStatus.CREATED)
 
 
-class SessionHandler(UsersHandler):
+class SessionHandler(BaseHandler):
     async def post(self) -> None:
         body = self.json_body()
         username, password = body.get("username"), body.get("password")
@@ -212,7 +210,7 @@ class SessionHandler(UsersHandler):
                 throttle.failed(key)
             raise APIError(401, "invalid_credentials", "wrong username or password")
         self.service.user_throttle.succeeded(username.lower())
-        await self._signed_in(found[0], HTTPStatus.OK)
+        await self.sign_in(found[0], HTTPStatus.OK)
 
     async def delete(self) -> None:
         self.require_user()

@@ -260,29 +260,27 @@ class Hub:
         return found[:limit]
 
     async def _ensure_loaded(self, channel: Channel) -> None:
+        """Read the group's newest messages once; concurrent callers share the read.
+        A failed read leaves the channel unloaded, and callers fall back to the database."""
         if channel.last_seq is not None:
             return
-        if channel.loading is None:
-            channel.loading = asyncio.get_running_loop().create_future()
-            try:
-                newest = await self.storage.messages_before(channel.group_id, 2**63 - 1, 0, RECENT_MESSAGES)
-                last_seq = newest[-1].seq if newest else await self.storage.last_seq(channel.group_id)
-                channel.recent.extend(StoredMessage.of(m) for m in newest)
-                channel.last_seq = last_seq
-                pending, channel.pending = channel.pending, {}
-                for stored in sorted(pending.values(), key=lambda s: s.seq):
-                    channel.add(stored)
-                channel.loading.set_result(None)
-            except BaseException as exc:
-                channel.loading.set_exception(exc)
-                channel.loading.exception()  # retrieved: the awaiting caller re-raises it
-                raise
-            finally:
-                channel.loading = None
-            if channel.pending:
-                self._schedule_gap_fill(channel)
-        else:
+        if channel.loading is not None:
             await asyncio.shield(channel.loading)
+            return
+        channel.loading = asyncio.get_running_loop().create_future()
+        try:
+            newest = await self.storage.messages_before(channel.group_id, 2**63 - 1, 0, RECENT_MESSAGES)
+            last_seq = newest[-1].seq if newest else await self.storage.last_seq(channel.group_id)
+            channel.recent.extend(StoredMessage.of(m) for m in newest)
+            channel.last_seq = last_seq
+            pending, channel.pending = channel.pending, {}
+            for stored in sorted(pending.values(), key=lambda s: s.seq):
+                channel.add(stored)
+        finally:
+            channel.loading.set_result(None)
+            channel.loading = None
+        if channel.pending:
+            self._schedule_gap_fill(channel)
 
     def _schedule_gap_fill(self, channel: Channel) -> None:
         """A later seq arrived first: give the missing one a moment, then read it."""
