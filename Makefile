@@ -33,6 +33,7 @@ run: $(VENV_STAMP) db-server
 # pytest's exit code passes through: 5 (no tests collected) fails the build.
 test: $(VENV_STAMP)
 	./scripts/ensure-db-server test
+	./scripts/ensure-browser
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV_STAMP)

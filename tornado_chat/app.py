@@ -7,7 +7,7 @@ from typing import Any
 import tornado.web
 from tornado.ioloop import PeriodicCallback
 
-from . import handlers
+from . import handlers, pages
 from .config import PROJECT_ROOT, Settings
 from .hub import Hub, LocalNotifier, Notifier
 from .service import ChatService
@@ -37,8 +37,9 @@ async def create_app(settings: Settings, notifier: Notifier | None = None, **tor
     await ensure_database(settings.database)
     storage = await Storage.connect(settings.database, settings.db_pool_size)
     hub = Hub(storage)
+    pages.load_translations()
     app = ChatApp(
-        handlers.routes(),
+        pages.routes() + handlers.routes(),
         default_handler_class=handlers.NotFoundHandler,
         cookie_secret=settings.cookie_secret,
         xsrf_cookies=True,

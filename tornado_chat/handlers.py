@@ -16,15 +16,15 @@ import pymysql
 import tornado.web
 
 from . import validation
-from .auth import new_token, token_hash
+from .auth import token_hash
 from .events import Cursor, InvalidCursor, Poll
 from .metrics import CONTENT_TYPE
 from .models import User
+from .service import BadCredentials, ChatService, TooManyAttempts
 from .storage import GroupExists, NoSuchGroup, NotMember, UsernameTaken
 
 if TYPE_CHECKING:
     from .app import ChatApp
-    from .service import ChatService
 
 SESSION_COOKIE = "chat_session"
 MAX_JSON_BODY = 64 * 1024
@@ -61,6 +61,9 @@ class BaseHandler(tornado.web.RequestHandler):
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Referrer-Policy", "same-origin")
+        self.set_header("X-Frame-Options", "DENY")
+        self.set_header("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 
     @property
     def service(self) -> ChatService:
@@ -122,16 +125,19 @@ class BaseHandler(tornado.web.RequestHandler):
         self.clear_header("Content-Type")
         self.finish()
 
-    async def sign_in(self, user: User, status: int) -> None:
-        """Open a new session: answer with its token and set the session cookie
-        (and the XSRF cookie that a page or a cookie-using script echoes back)."""
-        token = new_token()
-        await self.service.storage.create_session(user.id, token_hash(token))
+    async def start_session(self, user: User) -> str:
+        """Open a new session and set its cookie (and the XSRF cookie that a page
+        or a cookie-using script echoes back); returns the token."""
+        token = await self.service.open_session(user)
         self.set_signed_cookie(
             SESSION_COOKIE, token, httponly=True, samesite="Lax",
             secure=self.request.protocol == "https", expires_days=30,
         )
         self.xsrf_token  # noqa: B018 - reading it sets the _xsrf cookie
+        return token
+
+    async def sign_in(self, user: User, status: int) -> None:
+        token = await self.start_session(user)
         self.answer({"user": user.to_json(), "token": token}, status)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
@@ -177,10 +183,8 @@ class UsersHandler(BaseHandler):
         body = self.json_body()
         username = validation.username(body.get("username"))
         password = validation.password(body.get("password"))
-        if await self.service.storage.user_credentials(username):
-            raise APIError(409, "username_taken", "that username is taken")
         try:
-            user = await self.service.storage.create_user(username, await self.service.hasher.hash(password))
+            user = await self.service.register(username, password)
         except UsernameTaken as exc:
             raise APIError(409, "username_taken", "that username is taken") from exc
         await self.sign_in(user, HTTPStatus.CREATED)
@@ -194,27 +198,19 @@ class SessionHandler(BaseHandler):
             raise APIError(400, "invalid_username", "username must be a string")
         if not isinstance(password, str):
             raise APIError(400, "invalid_password", "password must be a string")
-        throttles = (
-            (self.service.user_throttle, username.lower()),
-            (self.service.address_throttle, self.request.remote_ip),
-        )
-        wait = max(throttle.retry_after(key) for throttle, key in throttles)
-        if wait:
-            raise APIError(429, "too_many_attempts", "too many failed sign-ins; wait and try again", wait)
-        found = None
-        if validation.USERNAME_RE.match(username):
-            found = await self.service.storage.user_credentials(username)
-        verified = await self.service.hasher.check(password, found[1] if found else None)
-        if found is None or not verified:
-            for throttle, key in throttles:
-                throttle.failed(key)
-            raise APIError(401, "invalid_credentials", "wrong username or password")
-        self.service.user_throttle.succeeded(username.lower())
-        await self.sign_in(found[0], HTTPStatus.OK)
+        try:
+            user = await self.service.authenticate(username, password, self.request.remote_ip)
+        except TooManyAttempts as exc:
+            raise APIError(
+                429, "too_many_attempts", "too many failed sign-ins; wait and try again", exc.retry_after
+            ) from exc
+        except BadCredentials as exc:
+            raise APIError(401, "invalid_credentials", "wrong username or password") from exc
+        await self.sign_in(user, HTTPStatus.OK)
 
     async def delete(self) -> None:
         self.require_user()
-        await self.service.revoke_session(token_hash(self._token))
+        await self.service.revoke_session(self._token)
         self.clear_cookie(SESSION_COOKIE)
         self.no_content()
 

@@ -8,16 +8,29 @@ from __future__ import annotations
 
 import asyncio
 
-from .auth import LoginThrottle, PasswordHasher
+from .auth import LoginThrottle, PasswordHasher, new_token, token_hash
 from .config import Settings
 from .events import EventStream
 from .hub import Hub, Notifier
 from .metrics import Metrics
 from .models import Group, Message, User
 from .presence import Presence
-from .storage import Storage
+from .storage import Storage, UsernameTaken
+from .validation import USERNAME_RE
 
 HEALTH_TIMEOUT = 2.0
+
+
+class TooManyAttempts(Exception):
+    """Sign-ins for this username or from this address are paused for ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+class BadCredentials(Exception):
+    """Unknown username or wrong password: deliberately not saying which."""
 
 
 class ChatService:
@@ -36,6 +49,33 @@ class ChatService:
         self.presence = Presence(storage, notifier, settings)
         self.metrics = Metrics(open_polls=lambda: self.presence.open_polls)
         self.stream = EventStream(storage, hub, self.presence, self.metrics)
+
+    async def register(self, username: str, password: str) -> User:
+        """Create an account from already validated fields; UsernameTaken if the name is taken."""
+        if await self.storage.user_credentials(username):
+            raise UsernameTaken(username)
+        return await self.storage.create_user(username, await self.hasher.hash(password))
+
+    async def authenticate(self, username: str, password: str, address: str) -> User:
+        """Check credentials, throttled per username and per address."""
+        throttles = ((self.user_throttle, username.lower()), (self.address_throttle, address))
+        wait = max(throttle.retry_after(key) for throttle, key in throttles)
+        if wait:
+            raise TooManyAttempts(wait)
+        found = await self.storage.user_credentials(username) if USERNAME_RE.match(username) else None
+        verified = await self.hasher.check(password, found[1] if found else None)
+        if found is None or not verified:
+            for throttle, key in throttles:
+                throttle.failed(key)
+            raise BadCredentials()
+        self.user_throttle.succeeded(username.lower())
+        return found[0]
+
+    async def open_session(self, user: User) -> str:
+        """A new session for ``user``; the token is both the cookie's value and the Bearer token."""
+        token = new_token()
+        await self.storage.create_session(user.id, token_hash(token))
+        return token
 
     async def groups(self, user: User) -> list[Group]:
         return await self.storage.groups(user.id, self.presence.online_since())
@@ -66,8 +106,8 @@ class ChatService:
             self.notifier.message_stored(message)
         return message, created
 
-    async def revoke_session(self, token_hash: str) -> None:
-        await self.storage.delete_session(token_hash)
+    async def revoke_session(self, token: str) -> None:
+        await self.storage.delete_session(token_hash(token))
 
     async def database_answers(self) -> bool:
         try:

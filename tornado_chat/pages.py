@@ -1,0 +1,159 @@
+"""The HTML pages: sign-in forms that work without JavaScript, and the chat page.
+
+Pages speak the visitor's language (``tornado.locale``, from Accept-Language);
+the strings the chat script shows are translated here too and handed to it as
+JSON in a data attribute, so the page needs no inline script and its
+Content-Security-Policy can forbid them.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import tornado.locale
+import tornado.web
+from tornado.escape import json_encode
+
+from . import validation
+from .handlers import SESSION_COOKIE, BaseHandler
+from .service import BadCredentials, TooManyAttempts
+from .storage import UsernameTaken
+
+TRANSLATIONS = Path(__file__).with_name("translations")
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+# Every string the chat script shows; the page hands their translations to it.
+SCRIPT_STRINGS = (
+    "Reconnecting…",
+    "{name} is typing…",
+    "{names} are typing…",
+    "Sending…",
+    "Not sent: {reason}",
+    "Try again",
+    "{members} members · {online} online",
+    "Joined",
+    "Leave {name}",
+    "Loading…",
+    "Could not load the groups. Try again.",
+    "A group with that name already exists.",
+    "Use 1 to 64 characters.",
+    "Could not create the group. Try again.",
+    "Who is online ({count})",
+    "You are not a member of this group any more.",
+    "Something went wrong. Try again.",
+    "No messages yet. Say hello!",
+)
+
+
+def load_translations() -> None:
+    tornado.locale.load_translations(str(TRANSLATIONS))
+    tornado.locale.set_default_locale("en_US")
+
+
+class PageHandler(BaseHandler):
+    """Pages: HTML, the strict CSP, and an HTML error page instead of JSON."""
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Content-Security-Policy", PAGE_CSP)
+
+    def check_xsrf_cookie(self) -> None:
+        """Forms always carry the XSRF token (the page that shows them sets its cookie)."""
+        tornado.web.RequestHandler.check_xsrf_cookie(self)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.render("error.html", status=status_code, reason=HTTPStatus(status_code).phrase)
+
+    def auth_form(self, mode: str, status: int = 200, typed: str = "", errors: dict[str, str] | None = None) -> None:
+        """The sign-in or sign-up form; ``errors`` by field ("username", "password") or "form"."""
+        self.set_status(status)
+        self.render("auth.html", login=mode == "login", username=typed, errors=errors or {})
+
+
+class LoginPage(PageHandler):
+    def get(self) -> None:
+        if self.current_user:
+            self.redirect("/")
+        else:
+            self.auth_form("login")
+
+    async def post(self) -> None:
+        _ = self.locale.translate
+        username = self.get_body_argument("username", "").strip()
+        password = self.get_body_argument("password", "")
+        if not username:
+            return self.auth_form("login", 400, username, {"username": _("Enter your username.")})
+        if not password:
+            return self.auth_form("login", 400, username, {"password": _("Enter your password.")})
+        try:
+            user = await self.service.authenticate(username, password, self.request.remote_ip)
+        except TooManyAttempts as exc:
+            message = _("Too many failed attempts. Try again in %(seconds)d seconds.") % {"seconds": exc.retry_after}
+            self.set_header("Retry-After", str(exc.retry_after))
+            return self.auth_form("login", 429, username, {"form": message})
+        except BadCredentials:
+            return self.auth_form("login", 401, username, {"form": _("Wrong username or password.")})
+        await self.start_session(user)
+        self.redirect("/")
+
+
+class RegisterPage(PageHandler):
+    def get(self) -> None:
+        if self.current_user:
+            self.redirect("/")
+        else:
+            self.auth_form("register")
+
+    async def post(self) -> None:
+        _ = self.locale.translate
+        username = self.get_body_argument("username", "").strip()
+        password = self.get_body_argument("password", "")
+        errors = {}
+        try:
+            validation.username(username)
+        except validation.Invalid:
+            errors["username"] = _("Use 3 to 32 letters, digits or _.")
+        try:
+            validation.password(password)
+        except validation.Invalid:
+            errors["password"] = _("Use at least 8 characters.")
+        if errors:
+            return self.auth_form("register", 400, username, errors)
+        try:
+            user = await self.service.register(username, password)
+        except UsernameTaken:
+            return self.auth_form("register", 409, username, {"username": _("That username is taken.")})
+        await self.start_session(user)
+        self.redirect("/")
+
+
+class LogoutPage(PageHandler):
+    async def post(self) -> None:
+        if self.current_user:
+            await self.service.revoke_session(self._token)
+        self.clear_cookie(SESSION_COOKIE)
+        self.redirect("/login")
+
+
+class ChatPage(PageHandler):
+    def get(self) -> None:
+        if not self.current_user:
+            return self.redirect("/login")
+        strings = {text: self.locale.translate(text) for text in SCRIPT_STRINGS}
+        self.render("chat.html", user_json=json_encode(self.current_user.to_json()), strings=json_encode(strings))
+
+
+def routes() -> list[tuple[str, type[tornado.web.RequestHandler]]]:
+    return [
+        (r"/", ChatPage),
+        (r"/login", LoginPage),
+        (r"/register", RegisterPage),
+        (r"/logout", LogoutPage),
+    ]
