@@ -86,3 +86,20 @@ CREATE TABLE IF NOT EXISTS presence (
     KEY presence_last_seen (last_seen),
     CONSTRAINT presence_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- The bytes of image messages, in MySQL so that every process on every machine
+-- serves them with no other service. image_key is random and unguessable; it is
+-- served only to members who may see the message.
+CREATE TABLE IF NOT EXISTS images (
+    message_id   BIGINT UNSIGNED NOT NULL,
+    image_key    CHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    content_type VARCHAR(32) CHARACTER SET ascii NOT NULL,
+    width        INT UNSIGNED NOT NULL,
+    height       INT UNSIGNED NOT NULL,
+    data         LONGBLOB NOT NULL,
+    thumb_type   VARCHAR(32) CHARACTER SET ascii NOT NULL,
+    thumb        MEDIUMBLOB NOT NULL,
+    PRIMARY KEY (message_id),
+    UNIQUE KEY images_key (image_key),
+    CONSTRAINT images_message_fk FOREIGN KEY (message_id) REFERENCES messages (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

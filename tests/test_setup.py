@@ -20,7 +20,7 @@ from tornado_chat.storage import ensure_database
 
 from .conftest import PASSWORD, drop_database, free_port, make_settings, query, unique
 
-TABLES = {"users", "sessions", "chat_groups", "memberships", "messages", "presence"}
+TABLES = {"users", "sessions", "chat_groups", "memberships", "messages", "presence", "images"}
 
 
 def run_py(*args: str, env: dict[str, str] | None = None, **kwargs: object) -> subprocess.CompletedProcess[str]:

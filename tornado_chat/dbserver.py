@@ -36,6 +36,7 @@ _SETTINGS = (
     "--innodb-log-file-size=48M",
     "--innodb-flush-log-at-trx-commit=2",
     "--max-connections=1000",
+    "--max-allowed-packet=64M",  # image messages are stored as blobs of up to 14 MiB
     "--character-set-server=utf8mb4",
     "--collation-server=utf8mb4_unicode_ci",
     "--skip-log-bin",

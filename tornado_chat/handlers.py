@@ -13,9 +13,10 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import pymysql
+import tornado.httputil
 import tornado.web
 
-from . import validation
+from . import images, validation
 from .auth import token_hash
 from .events import Cursor, InvalidCursor, Poll
 from .metrics import CONTENT_TYPE
@@ -32,6 +33,7 @@ POLL_TIMEOUT_DEFAULT = 25.0
 POLL_TIMEOUT_MAX = 60.0
 HISTORY_LIMIT_DEFAULT = 50
 HISTORY_LIMIT_MAX = 200
+MAX_UPLOAD_BODY = images.MAX_BYTES + 64 * 1024  # the image and its multipart wrapping
 
 
 class APIError(tornado.web.HTTPError):
@@ -273,6 +275,72 @@ class MessagesHandler(BaseHandler):
         self.answer({"message": message.to_json()}, HTTPStatus.CREATED if created else HTTPStatus.OK)
 
 
+@tornado.web.stream_request_body
+class ImagesHandler(BaseHandler):
+    """Image uploads, streamed: a body past the limit is refused with 413 as soon as
+    its declared or received size says so, never buffered whole."""
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        self.require_user()
+        self._body = bytearray()
+        declared = self.request.headers.get("Content-Length")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_UPLOAD_BODY:
+            raise APIError(413, "image_too_large", "an image may have at most 10 MiB")
+        self.request.connection.set_max_body_size(MAX_UPLOAD_BODY + 1)
+
+    def data_received(self, chunk: bytes) -> None:
+        self._body += chunk
+        if len(self._body) > MAX_UPLOAD_BODY:
+            raise APIError(413, "image_too_large", "an image may have at most 10 MiB")
+
+    async def post(self, raw_id: str) -> None:
+        user = self.require_user()
+        group_id = self.group_id(raw_id)
+        fields: dict[str, list[bytes]] = {}
+        files: dict[str, list[tornado.httputil.HTTPFile]] = {}
+        tornado.httputil.parse_body_arguments(
+            self.request.headers.get("Content-Type", ""), bytes(self._body), fields, files
+        )
+        if not files.get("image"):
+            raise APIError(400, "invalid_image_field", "send the image as the multipart file field 'image'")
+        raw_client_id = fields.get("client_id", [None])[0]
+        try:
+            client_id = validation.client_id(raw_client_id.decode("utf-8") if raw_client_id is not None else None)
+        except UnicodeDecodeError as exc:
+            raise APIError(400, "invalid_client_id", "client_id must be UTF-8 text") from exc
+        try:
+            message, created = await self.service.send_image(user, group_id, files["image"][0].body, client_id)
+        except images.ImageRejected as exc:
+            raise APIError(exc.status, exc.code, str(exc)) from exc
+        self.answer({"message": message.to_json()}, HTTPStatus.CREATED if created else HTTPStatus.OK)
+
+
+class ImageHandler(BaseHandler):
+    """An image's bytes, only to those who may see its message; anyone else, signed
+    in or not, gets the same 404, so a key tells a stranger nothing."""
+
+    async def get(self, key: str, thumb: str | None) -> None:
+        found = None
+        if self.current_user is not None:
+            found = await self.service.storage.image(key, self.current_user.id, thumb=bool(thumb))
+        if found is None:
+            raise APIError(404, "image_not_found", "no such image")
+        content_type, data = found
+        self.set_header("Content-Type", content_type)
+        self.set_header("Cache-Control", "private, max-age=31536000, immutable")
+        self.set_header("Content-Security-Policy", "default-src 'none'; img-src 'self'; sandbox")
+        self.set_etag_header()
+        if self.check_etag_header():
+            self.set_status(304)
+            return
+        self.finish(data)
+
+    def compute_etag(self) -> str | None:
+        key, thumb = self.path_args
+        return f'"{key}{"-thumb" if thumb else ""}"'
+
+
 class OnlineHandler(BaseHandler):
     async def get(self, raw_id: str) -> None:
         user = self.require_user()
@@ -350,6 +418,8 @@ def routes() -> list[tuple[str, type[tornado.web.RequestHandler]]]:
         (group + r"/membership", MembershipHandler),
         (group + r"/messages", MessagesHandler),
         (group + r"/online", OnlineHandler),
+        (group + r"/images", ImagesHandler),
+        (r"/images/([A-Za-z0-9_-]{32})(/thumb)?", ImageHandler),
         (group + r"/typing", TypingHandler),
         (r"/api/events", EventsHandler),
         (r"/healthz", HealthHandler),

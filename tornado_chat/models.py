@@ -62,6 +62,23 @@ class Membership:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageRef:
+    """Where an image message's picture is served; the key is random and unguessable."""
+
+    key: str
+    width: int
+    height: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "url": f"/images/{self.key}",
+            "thumb_url": f"/images/{self.key}/thumb",
+            "width": self.width,
+            "height": self.height,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     id: int
     group_id: int
@@ -71,6 +88,7 @@ class Message:
     text: str | None
     created_at: datetime.datetime
     client_id: str | None
+    image: ImageRef | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -80,7 +98,7 @@ class Message:
             "user": self.user.to_json(),
             "kind": self.kind,
             "text": self.text,
-            "image": None,
+            "image": self.image.to_json() if self.image else None,
             "created_at": iso(self.created_at),
             "client_id": self.client_id,
         }

@@ -7,7 +7,9 @@ to the notifier (and so to every waiter), never the other way round.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
+from . import images
 from .auth import LoginThrottle, PasswordHasher, new_token, token_hash
 from .config import Settings
 from .events import EventStream
@@ -19,6 +21,7 @@ from .storage import Storage, UsernameTaken
 from .validation import USERNAME_RE
 
 HEALTH_TIMEOUT = 2.0
+IMAGE_WORKERS = 2
 
 
 class TooManyAttempts(Exception):
@@ -49,6 +52,8 @@ class ChatService:
         self.presence = Presence(storage, notifier, settings)
         self.metrics = Metrics(open_polls=lambda: self.presence.open_polls)
         self.stream = EventStream(storage, hub, self.presence, self.metrics)
+        # Decoding is CPU- and memory-hungry: a few at a time, off the event loop.
+        self._image_executor = ThreadPoolExecutor(IMAGE_WORKERS, thread_name_prefix="images")
 
     async def register(self, username: str, password: str) -> User:
         """Create an account from already validated fields; UsernameTaken if the name is taken."""
@@ -100,7 +105,21 @@ class ChatService:
         await self.presence.membership_changed(user, group_id, joined)
 
     async def send_text(self, user: User, group_id: int, text: str, client_id: str | None) -> tuple[Message, bool]:
-        message, created = await self.storage.insert_text_message(group_id, user, text, client_id)
+        return self._stored(*await self.storage.insert_message(group_id, user, client_id, text=text))
+
+    async def send_image(self, user: User, group_id: int, data: bytes, client_id: str | None) -> tuple[Message, bool]:
+        """Check membership and retries first (cheap), then decode and re-encode in the
+        image executor (ImageRejected when it cannot be stored), then store."""
+        await self.storage.membership(group_id, user.id)
+        if client_id is not None:
+            existing = await self.storage.message_by_client_id(group_id, user.id, client_id)
+            if existing is not None:
+                return existing, False
+        loop = asyncio.get_running_loop()
+        processed = await loop.run_in_executor(self._image_executor, images.process, data)
+        return self._stored(*await self.storage.insert_message(group_id, user, client_id, image=processed))
+
+    def _stored(self, message: Message, created: bool) -> tuple[Message, bool]:
         if created:
             self.metrics.messages.inc()
             self.notifier.message_stored(message)

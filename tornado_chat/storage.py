@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import secrets
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,7 +20,8 @@ import aiomysql
 import pymysql
 
 from .config import PROJECT_ROOT, DatabaseURL
-from .models import Group, Membership, Message, User, utcnow
+from .images import ProcessedImage
+from .models import Group, ImageRef, Membership, Message, User, utcnow
 
 SCHEMA_PATH = PROJECT_ROOT / "schema.sql"
 ER_DUP_ENTRY = 1062
@@ -71,8 +73,10 @@ async def ensure_database(url: DatabaseURL) -> None:
 
 _USER_COLUMNS = "u.id, u.username"
 _MESSAGE_COLUMNS = (
-    "m.id, m.group_id, m.seq, m.kind, m.body, m.created_at, m.client_id, u.id, u.username"
+    "m.id, m.group_id, m.seq, m.kind, m.body, m.created_at, m.client_id, u.id, u.username, "
+    "i.image_key, i.width, i.height"
 )
+_MESSAGE_FROM = "messages m JOIN users u ON u.id = m.user_id LEFT JOIN images i ON i.message_id = m.id"
 
 
 def _message(row: Sequence[Any]) -> Message:
@@ -85,6 +89,7 @@ def _message(row: Sequence[Any]) -> Message:
         created_at=row[5],
         client_id=row[6],
         user=User(row[7], row[8]),
+        image=ImageRef(row[9], row[10], row[11]) if row[9] else None,
     )
 
 
@@ -290,15 +295,17 @@ class Storage:
 
     # Messages
 
-    async def insert_text_message(
-        self, group_id: int, user: User, text: str, client_id: str | None
+    async def insert_message(
+        self, group_id: int, user: User, client_id: str | None, text: str | None = None,
+        image: ProcessedImage | None = None,
     ) -> tuple[Message, bool]:
-        """Store a message under the next seq; returns (message, created).
+        """Store a text or image message under the next seq; returns (message, created).
 
         The group row lock serialises senders of one group, in every process,
         so seq has no gaps and follows commit order; the membership row is
         locked with it, so a concurrent leave cannot slip in between. A
         repeated client_id returns the original message instead of a second one.
+        An image's bytes are stored in the same transaction as its message.
         """
         async with self._transaction() as cur:
             await cur.execute(
@@ -314,7 +321,7 @@ class Storage:
                 raise NotMember(group_id)
             if client_id is not None:
                 await cur.execute(
-                    f"""SELECT {_MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.user_id
+                    f"""SELECT {_MESSAGE_COLUMNS} FROM {_MESSAGE_FROM}
                         WHERE m.group_id = %s AND m.user_id = %s AND m.client_id = %s""",
                     (group_id, user.id, client_id),
                 )
@@ -323,19 +330,49 @@ class Storage:
                     return _message(existing), False
             seq = row[0] + 1
             now = utcnow()
+            kind = "text" if image is None else "image"
             await cur.execute(
                 """INSERT INTO messages (group_id, seq, user_id, kind, body, client_id, created_at)
-                   VALUES (%s, %s, %s, 'text', %s, %s, %s)""",
-                (group_id, seq, user.id, text, client_id, now),
+                   VALUES (%s, %s, %s, %s, %s, %s, %s)""",
+                (group_id, seq, user.id, kind, text, client_id, now),
             )
             message_id = cur.lastrowid
+            ref = None
+            if image is not None:
+                ref = ImageRef(secrets.token_urlsafe(24), image.full.width, image.full.height)
+                await cur.execute(
+                    """INSERT INTO images (message_id, image_key, content_type, width, height, data, thumb_type, thumb)
+                       VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
+                    (message_id, ref.key, image.full.content_type, ref.width, ref.height, image.full.data,
+                     image.thumb.content_type, image.thumb.data),
+                )
             await cur.execute("UPDATE chat_groups SET last_seq = %s WHERE id = %s", (seq, group_id))
-        return Message(message_id, group_id, seq, user, "text", text, now, client_id), True
+        return Message(message_id, group_id, seq, user, kind, text, now, client_id, ref), True
+
+    async def message_by_client_id(self, group_id: int, user_id: int, client_id: str) -> Message | None:
+        row = await self._one(
+            f"""SELECT {_MESSAGE_COLUMNS} FROM {_MESSAGE_FROM}
+                WHERE m.group_id = %s AND m.user_id = %s AND m.client_id = %s""",
+            (group_id, user_id, client_id),
+        )
+        return _message(row) if row else None
+
+    async def image(self, key: str, viewer_id: int, thumb: bool) -> tuple[str, bytes] | None:
+        """An image's content type and bytes, only for a member who may see its message."""
+        columns = "i.thumb_type, i.thumb" if thumb else "i.content_type, i.data"
+        row = await self._one(
+            f"""SELECT {columns} FROM images i
+                JOIN messages m ON m.id = i.message_id
+                JOIN memberships ms ON ms.group_id = m.group_id AND ms.user_id = %s AND ms.start_seq < m.seq
+                WHERE i.image_key = %s""",
+            (viewer_id, key),
+        )
+        return (row[0], bytes(row[1])) if row else None
 
     async def messages_after(self, group_id: int, after_seq: int, limit: int) -> list[Message]:
         """Messages with seq > after_seq, oldest first."""
         rows = await self._all(
-            f"""SELECT {_MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.user_id
+            f"""SELECT {_MESSAGE_COLUMNS} FROM {_MESSAGE_FROM}
                 WHERE m.group_id = %s AND m.seq > %s ORDER BY m.seq LIMIT %s""",
             (group_id, after_seq, limit),
         )
@@ -344,7 +381,7 @@ class Storage:
     async def messages_before(self, group_id: int, before_seq: int, after_seq: int, limit: int) -> list[Message]:
         """The newest ``limit`` messages with after_seq < seq < before_seq, oldest first."""
         rows = await self._all(
-            f"""SELECT {_MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.user_id
+            f"""SELECT {_MESSAGE_COLUMNS} FROM {_MESSAGE_FROM}
                 WHERE m.group_id = %s AND m.seq < %s AND m.seq > %s ORDER BY m.seq DESC LIMIT %s""",
             (group_id, before_seq, after_seq, limit),
         )
