@@ -6,11 +6,15 @@ its own. Screenshots go to test-artifacts/screenshots/ (ignored by git).
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
+import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from PIL import Image
 from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright, expect
 from tornado.web import create_signed_value
 
@@ -152,6 +156,65 @@ async def test_enter_sends_and_shift_enter_adds_a_line(server: Server, browser: 
     await page.get_by_role("textbox", name="Message").fill("by the button")
     await page.get_by_role("button", name="Send").click()
     await expect(log(page).get_by_text("by the button")).to_be_visible()
+
+
+def png_bytes(size: tuple[int, int], color: tuple[int, int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, "PNG")
+    return out.getvalue()
+
+
+async def test_an_attached_image_shows_its_progress_and_appears_as_a_thumbnail_for_the_other_person(
+    server: Server, browser: Browser
+) -> None:
+    client = server.client()
+    ana, bob, group = await pair_in_group(client)
+    ana_page = await open_chat(browser, server, ana)
+    bob_page = await open_chat(browser, server, bob)
+
+    async def slow_upload(route: Route) -> None:
+        await asyncio.sleep(1.0)  # long enough to see the upload in progress
+        await route.continue_()
+
+    await bob_page.route(f"**/api/groups/{group['id']}/images", slow_upload)
+    noise = Image.frombytes("RGB", (900, 600), os.urandom(900 * 600 * 3))
+    photo = io.BytesIO()
+    noise.save(photo, "JPEG", quality=95)
+    await bob_page.locator("#image-file").set_input_files(
+        {"name": "holiday.jpg", "mimeType": "image/jpeg", "buffer": photo.getvalue()}
+    )
+    await expect(bob_page.get_by_role("progressbar", name="Uploading holiday.jpg")).to_be_visible()
+    await screenshot(bob_page, "desktop-uploading")
+    thumb = log(ana_page).get_by_role("img", name=f"Image from {bob.username}")
+    await expect(thumb).to_be_visible(timeout=10000)
+    assert await thumb.evaluate("img => img.complete && img.naturalWidth") == 512
+    link = log(ana_page).locator("a.image-link")
+    assert re.fullmatch(r"/images/[A-Za-z0-9_-]{32}", await link.get_attribute("href") or "")
+    await expect(log(bob_page).get_by_role("progressbar")).to_have_count(0)
+    await screenshot(ana_page, "desktop-image")
+
+
+async def test_images_can_be_pasted_and_dropped_and_a_refused_file_says_why(server: Server, browser: Browser) -> None:
+    client = server.client()
+    ana, bob, group = await pair_in_group(client)
+    page = await open_chat(browser, server, bob)
+    script = """([kind, name, type, bytes]) => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([new Uint8Array(bytes)], name, { type }));
+        const target = kind === "paste" ? document.querySelector("#message") : document.querySelector("#conversation");
+        const event = kind === "paste"
+            ? new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true })
+            : new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true });
+        target.dispatchEvent(event);
+    }"""
+    await page.evaluate(script, ["paste", "pasted.png", "image/png", list(png_bytes((40, 30), (250, 0, 0)))])
+    await page.evaluate(script, ["drop", "dropped.png", "image/png", list(png_bytes((30, 40), (0, 0, 250)))])
+    images = log(page).get_by_role("img", name=f"Image from {bob.username}")
+    await expect(images).to_have_count(2)
+    await page.evaluate(script, ["drop", "fake.png", "image/png", list(b"just some text, not a picture")])
+    await expect(log(page).get_by_text("Not sent: That file is not a PNG, JPEG, GIF or WebP image.")).to_be_visible()
+    stored = query(server.settings.database, "SELECT COUNT(*) FROM messages WHERE group_id = %s", (group["id"],))
+    assert stored[0][0] == 2
 
 
 async def test_a_message_with_html_shows_as_text_and_runs_nothing(server: Server, browser: Browser) -> None:

@@ -47,6 +47,11 @@ SCRIPT_STRINGS = (
     "You are not a member of this group any more.",
     "Something went wrong. Try again.",
     "No messages yet. Say hello!",
+    "The image is too large: at most 10 MB and 50 megapixels.",
+    "That file is not a PNG, JPEG, GIF or WebP image.",
+    "Image from {name}",
+    "Image",
+    "Uploading {name}",
 )
 
 

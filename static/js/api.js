@@ -52,6 +52,35 @@ export async function api(method, path, body, { signal } = {}) {
   return data;
 }
 
+// A multipart upload with progress (fetch cannot report upload progress): resolves
+// with the JSON answer, rejects like api().
+export function upload(path, form, onProgress) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("POST", path);
+    request.setRequestHeader("X-XSRFToken", xsrfToken());
+    request.setRequestHeader("Accept", "application/json");
+    request.responseType = "json";
+    request.upload.onprogress = (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    };
+    request.onerror = () => reject(new NetworkError("upload failed"));
+    request.onload = () => {
+      if (request.status === 401) {
+        window.location.assign("/login");
+        reject(new ApiError(401, "not_authenticated", ""));
+      } else if (request.status >= 200 && request.status < 300) {
+        resolve(request.response);
+      } else {
+        const error = (request.response && request.response.error) || {};
+        const retryAfter = Number(request.getResponseHeader("Retry-After")) || 0;
+        reject(new ApiError(request.status, error.code || "error", error.message || request.statusText, retryAfter));
+      }
+    };
+    request.send(form);
+  });
+}
+
 // Whether an error is worth retrying: the network, a server in trouble, or "slow down".
 export function isTransient(error) {
   return error instanceof NetworkError || (error instanceof ApiError && (error.status >= 500 || error.status === 429));

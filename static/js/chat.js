@@ -2,13 +2,15 @@
 // the groups dialog. User text only ever reaches the page as text nodes
 // (textContent, never innerHTML), so a message cannot run or inject anything.
 
-import { api, backoff, isTransient, sleep } from "./api.js";
+import { api, backoff, isTransient, sleep, upload } from "./api.js";
 
 const HISTORY_PAGE = 50;
 const TYPING_SEND_EVERY_MS = 3000;
 const TYPING_SHOWN_MS = 5000;
 const NEAR_EDGE_PX = 80;
 const URL_RE = /\bhttps?:\/\/[^\s<>"']+/gi;
+const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
+const THUMB_SIZE = 512;
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -75,7 +77,7 @@ export class Chat {
       online: $("online"), toggleOnline: $("toggle-online"), connection: $("connection"),
       dialog: $("groups-dialog"), openGroups: $("open-groups"), closeGroups: $("close-groups"),
       groupList: $("group-list"), createGroup: $("create-group"), groupName: $("group-name"),
-      createError: $("create-error"),
+      createError: $("create-error"), attach: $("attach"), imageFile: $("image-file"),
     };
     this.bind();
   }
@@ -93,6 +95,30 @@ export class Chat {
       }
     });
     dom.message.addEventListener("input", () => this.typed());
+    dom.message.addEventListener("paste", (event) => {
+      const files = [...(event.clipboardData?.files || [])].filter((file) => file.type.startsWith("image/"));
+      if (files.length) {
+        event.preventDefault();
+        files.forEach((file) => this.submitImage(file));
+      }
+    });
+    dom.attach.addEventListener("click", () => dom.imageFile.click());
+    dom.imageFile.addEventListener("change", () => {
+      [...dom.imageFile.files].forEach((file) => this.submitImage(file));
+      dom.imageFile.value = "";
+    });
+    dom.conversation.addEventListener("dragover", (event) => {
+      if ([...event.dataTransfer.types].includes("Files")) {
+        event.preventDefault();
+        dom.conversation.classList.add("dropping");
+      }
+    });
+    dom.conversation.addEventListener("dragleave", () => dom.conversation.classList.remove("dropping"));
+    dom.conversation.addEventListener("drop", (event) => {
+      event.preventDefault();
+      dom.conversation.classList.remove("dropping");
+      [...event.dataTransfer.files].forEach((file) => this.submitImage(file));
+    });
     dom.messages.addEventListener("scroll", () => {
       if (dom.messages.scrollTop < NEAR_EDGE_PX) this.loadOlder(this.active());
     });
@@ -273,31 +299,59 @@ export class Chat {
     if (!state || !text) return;
     this.dom.message.value = "";
     this.lastTypingSent = 0; // a sent message ends "typing…" for the others: the next keystroke says it again
-    const entry = { clientId: newClientId(), text, state: "sending", error: "" };
+    this.enqueue(state, { text });
+  }
+
+  submitImage(file) {
+    const state = this.active();
+    if (state) this.enqueue(state, { file, progress: 0 });
+  }
+
+  // Shown as pending at once; an image over the limit fails here without being sent.
+  enqueue(state, fields) {
+    const entry = { clientId: newClientId(), state: "sending", error: "", ...fields };
     state.pending.set(entry.clientId, entry);
     this.renderConversation({ toBottom: true });
-    this.deliver(state, entry);
+    if (entry.file && entry.file.size > MAX_IMAGE_BYTES) this.failed(state, entry, { code: "image_too_large" });
+    else this.deliver(state, entry);
+  }
+
+  post(state, entry) {
+    const group = `/api/groups/${state.group.id}`;
+    if (!entry.file) return api("POST", `${group}/messages`, { text: entry.text, client_id: entry.clientId });
+    const form = new FormData();
+    form.append("client_id", entry.clientId);
+    form.append("image", entry.file);
+    return upload(`${group}/images`, form, (fraction) => {
+      entry.progress = fraction;
+      if (entry.bar) entry.bar.value = fraction;
+    });
   }
 
   async deliver(state, entry) {
     for (let attempt = 1; state.pending.has(entry.clientId); attempt += 1) {
       try {
-        const body = { text: entry.text, client_id: entry.clientId };
-        const { message } = await api("POST", `/api/groups/${state.group.id}/messages`, body);
+        const { message } = await this.post(state, entry);
         this.addMessage(state, message, { live: false });
         return;
       } catch (error) {
         if (!isTransient(error)) {
-          entry.state = "failed";
-          entry.error = error.code === "not_member"
-            ? this.t("You are not a member of this group any more.")
-            : error.message || this.t("Something went wrong. Try again.");
-          if (state === this.active()) this.renderConversation();
+          this.failed(state, entry, error);
           return;
         }
         await sleep(error.retryAfter ? error.retryAfter * 1000 : backoff(attempt));
       }
     }
+  }
+
+  failed(state, entry, error) {
+    entry.state = "failed";
+    entry.error = {
+      not_member: this.t("You are not a member of this group any more."),
+      image_too_large: this.t("The image is too large: at most 10 MB and 50 megapixels."),
+      unsupported_image: this.t("That file is not a PNG, JPEG, GIF or WebP image."),
+    }[error.code] || error.message || this.t("Something went wrong. Try again.");
+    if (state === this.active()) this.renderConversation();
   }
 
   typed() {
@@ -441,10 +495,31 @@ export class Chat {
     time.dateTime = message.created_at;
     time.title = this.dateFormat.format(new Date(message.created_at));
     head.append(el("span", "author", message.user.username), time);
-    const body = el("p", "text");
-    body.append(linkify(message.text || ""));
-    article.append(head, body);
+    article.append(head, message.image ? this.imageElement(message) : this.textElement(message.text || ""));
     return article;
+  }
+
+  textElement(text) {
+    const body = el("p", "text");
+    body.append(linkify(text));
+    return body;
+  }
+
+  imageElement(message) {
+    const { url, thumb_url: thumbUrl, width, height } = message.image;
+    const link = el("a", "image-link");
+    link.href = url;
+    link.target = "_blank";
+    link.rel = "noopener";
+    const img = el("img", "thumb");
+    const scale = Math.min(1, THUMB_SIZE / Math.max(width, height));
+    img.width = Math.max(1, Math.round(width * scale));
+    img.height = Math.max(1, Math.round(height * scale));
+    img.src = thumbUrl;
+    img.alt = this.t("Image from {name}", { name: message.user.username });
+    img.loading = "lazy";
+    link.append(img);
+    return link;
   }
 
   pendingElement(state, entry) {
@@ -452,9 +527,7 @@ export class Chat {
     const head = el("header", "meta");
     const status = entry.state === "failed" ? this.t("Not sent: {reason}", { reason: entry.error }) : this.t("Sending…");
     head.append(el("span", "author", this.me.username), el("span", "status", status));
-    const body = el("p", "text");
-    body.append(linkify(entry.text));
-    article.append(head, body);
+    article.append(head, entry.file ? this.uploadElement(entry) : this.textElement(entry.text));
     if (entry.state === "failed") {
       const retry = el("button", "link-button", this.t("Try again"));
       retry.type = "button";
@@ -466,6 +539,20 @@ export class Chat {
       article.append(retry);
     }
     return article;
+  }
+
+  uploadElement(entry) {
+    const box = el("div", "upload");
+    box.append(el("span", "file-name", entry.file.name || this.t("Image")));
+    if (entry.state !== "failed") {
+      const bar = el("progress");
+      bar.max = 1;
+      bar.value = entry.progress;
+      bar.setAttribute("aria-label", this.t("Uploading {name}", { name: entry.file.name || this.t("Image") }));
+      entry.bar = bar;
+      box.append(bar);
+    }
+    return box;
   }
 
   renderOnline() {
