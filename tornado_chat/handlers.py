@@ -287,7 +287,7 @@ class ImagesHandler(BaseHandler):
         declared = self.request.headers.get("Content-Length")
         if declared is not None and declared.isdigit() and int(declared) > MAX_UPLOAD_BODY:
             raise APIError(413, "image_too_large", "an image may have at most 10 MiB")
-        self.request.connection.set_max_body_size(MAX_UPLOAD_BODY + 1)
+        self.request.connection.set_max_body_size(MAX_UPLOAD_BODY + 1024 * 1024)  # our 413 comes first
 
     def data_received(self, chunk: bytes) -> None:
         self._body += chunk
