@@ -160,7 +160,10 @@ class BaseHandler(tornado.web.RequestHandler):
             code, message = _GENERIC_CODES[status_code]
         else:
             status_code, code, message = 500, "internal_error", "something went wrong on our side"
-        self.set_status(status_code)
+        self.error_answer(status_code, code, message)
+
+    def error_answer(self, status: int, code: str, message: str) -> None:
+        self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(json.dumps({"error": {"code": code, "message": message}}))
 
@@ -280,28 +283,45 @@ class ImagesHandler(BaseHandler):
     """Image uploads, streamed: a body past the limit is refused with 413 as soon as
     its declared or received size says so, never buffered whole."""
 
+    _body: bytearray | None = None
+
+    def check_xsrf_cookie(self) -> None:
+        """Deferred to ``post``: the token may come as a form field, inside the body."""
+
     async def prepare(self) -> None:
         await super().prepare()
         self.require_user()
-        self._body = bytearray()
-        declared = self.request.headers.get("Content-Length")
-        if declared is not None and declared.isdigit() and int(declared) > MAX_UPLOAD_BODY:
+        declared = self.request.headers.get("Content-Length", "")
+        declared_size = int(declared) if declared.isdigit() else 0
+        # Tornado's own limit must not answer first (with a bare 400): ours is the 413.
+        self.request.connection.set_max_body_size(max(declared_size, MAX_UPLOAD_BODY) + 1024 * 1024)
+        if declared_size > MAX_UPLOAD_BODY:
             raise APIError(413, "image_too_large", "an image may have at most 10 MiB")
-        self.request.connection.set_max_body_size(MAX_UPLOAD_BODY + 1024 * 1024)  # our 413 comes first
+        self._body = bytearray()
 
     def data_received(self, chunk: bytes) -> None:
+        if self._body is None:
+            return
         self._body += chunk
         if len(self._body) > MAX_UPLOAD_BODY:
-            raise APIError(413, "image_too_large", "an image may have at most 10 MiB")
+            self._body = None  # Tornado diverts the rest and closes the connection after this answer
+            self.error_answer(413, "image_too_large", "an image may have at most 10 MiB")
 
     async def post(self, raw_id: str) -> None:
         user = self.require_user()
         group_id = self.group_id(raw_id)
         fields: dict[str, list[bytes]] = {}
         files: dict[str, list[tornado.httputil.HTTPFile]] = {}
-        tornado.httputil.parse_body_arguments(
-            self.request.headers.get("Content-Type", ""), bytes(self._body), fields, files
-        )
+        try:
+            tornado.httputil.parse_body_arguments(
+                self.request.headers.get("Content-Type", ""), bytes(self._body or b""), fields, files
+            )
+        except tornado.httputil.HTTPInputError as exc:
+            raise APIError(400, "invalid_multipart", "send a multipart/form-data body") from exc
+        for name, values in fields.items():
+            self.request.body_arguments.setdefault(name, []).extend(values)
+            self.request.arguments.setdefault(name, []).extend(values)
+        super().check_xsrf_cookie()
         if not files.get("image"):
             raise APIError(400, "invalid_image_field", "send the image as the multipart file field 'image'")
         raw_client_id = fields.get("client_id", [None])[0]

@@ -79,6 +79,13 @@ _MESSAGE_COLUMNS = (
 _MESSAGE_FROM = "messages m JOIN users u ON u.id = m.user_id LEFT JOIN images i ON i.message_id = m.id"
 
 
+def _hex_literal(data: bytes) -> str:
+    """Bytes as an SQL hex literal, X'..': hex digits only, so nothing to escape. Escaping a
+    blob parameter takes aiomysql's pure-Python path (over 100 ms for 3 MB, on the event
+    loop); bytes.hex() does it in C in a few milliseconds."""
+    return f"X'{data.hex()}'"
+
+
 def _message(row: Sequence[Any]) -> Message:
     return Message(
         id=row[0],
@@ -340,11 +347,11 @@ class Storage:
             ref = None
             if image is not None:
                 ref = ImageRef(secrets.token_urlsafe(24), image.full.width, image.full.height)
+                full, thumb = _hex_literal(image.full.data), _hex_literal(image.thumb.data)
                 await cur.execute(
-                    """INSERT INTO images (message_id, image_key, content_type, width, height, data, thumb_type, thumb)
-                       VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
-                    (message_id, ref.key, image.full.content_type, ref.width, ref.height, image.full.data,
-                     image.thumb.content_type, image.thumb.data),
+                    "INSERT INTO images (message_id, image_key, content_type, width, height, data, thumb_type, thumb)"
+                    f" VALUES (%s, %s, %s, %s, %s, {full}, %s, {thumb})",
+                    (message_id, ref.key, image.full.content_type, ref.width, ref.height, image.thumb.content_type),
                 )
             await cur.execute("UPDATE chat_groups SET last_seq = %s WHERE id = %s", (seq, group_id))
         return Message(message_id, group_id, seq, user, kind, text, now, client_id, ref), True
