@@ -4,13 +4,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import logging
+import os
 import signal
+import socket
 import sys
+from pathlib import Path
+from typing import NoReturn
 
 import pymysql
 import tornado.httpserver
 import tornado.log
+import tornado.netutil
+import tornado.process
 
 from tornado_chat.app import create_app
 from tornado_chat.config import ConfigError, DatabaseURL, Settings, load_or_create_cookie_secret, parse_args
@@ -20,13 +28,14 @@ log = logging.getLogger("tornado_chat")
 
 MAX_BODY_BYTES = 11 * 1024 * 1024
 EMBEDDED_DATABASE = "tornado_chat"
+PR_SET_PDEATHSIG = 1
 
 
-async def serve(settings: Settings, xheaders: bool) -> None:
+async def serve(settings: Settings, sockets: list[socket.socket], xheaders: bool) -> None:
     app = await create_app(settings)
     server = tornado.httpserver.HTTPServer(app, max_body_size=MAX_BODY_BYTES, xheaders=xheaders)
-    server.listen(settings.port, settings.address)
-    log.info("serving on http://%s:%d", settings.address, settings.port)
+    server.add_sockets(sockets)
+    log.info("serving on http://%s:%d (pid %d)", settings.address, settings.port, os.getpid())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -35,6 +44,42 @@ async def serve(settings: Settings, xheaders: bool) -> None:
     log.info("shutting down")
     server.stop()
     await app.close()
+
+
+def _interrupt(signum: int, frame: object) -> NoReturn:
+    raise KeyboardInterrupt
+
+
+def _children() -> list[int]:
+    """This process's children (Linux /proc): fork_processes keeps its list to itself."""
+    me, found = os.getpid(), []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == me:
+                found.append(int(stat.parent.name))
+    return found
+
+
+def run_workers(count: int, settings: Settings, sockets: list[socket.socket], xheaders: bool) -> None:
+    """Fork ``count`` workers on the shared sockets; in the parent, return once they have all
+    stopped (a SIGINT or SIGTERM to the parent is passed on to them)."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        tornado.process.fork_processes(count)
+    except (KeyboardInterrupt, SystemExit):  # the parent: stopped, or every worker has exited
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for pid in _children():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        with contextlib.suppress(ChildProcessError):
+            while True:
+                os.wait()
+        return
+    with contextlib.suppress(OSError, AttributeError):  # a worker stops when its parent dies
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    asyncio.run(serve(settings, sockets, xheaders))
+    os._exit(0)  # never run the parent's clean-up (it owns the private database) in a worker
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,8 +101,13 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             bcrypt_rounds=args.bcrypt_rounds,
             debug=args.debug,
+            redis_url=args.redis_url,
         )
-        asyncio.run(serve(settings, args.xheaders))
+        sockets = tornado.netutil.bind_sockets(args.port, args.address)
+        if args.processes > 1:
+            run_workers(args.processes, settings, sockets, args.xheaders)
+        else:
+            asyncio.run(serve(settings, sockets, args.xheaders))
     except (ConfigError, DBServerError) as exc:
         print(f"run.py: {exc}", file=sys.stderr)
         return 2

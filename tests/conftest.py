@@ -10,14 +10,21 @@ out of each other's way by using fresh usernames and group names.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
+import signal
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
+from pathlib import Path
 from typing import Any
 
 import pymysql
@@ -26,7 +33,7 @@ import tornado.httpserver
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from tornado_chat.app import ChatApp, create_app
-from tornado_chat.config import DatabaseURL, Settings
+from tornado_chat.config import PROJECT_ROOT, DatabaseURL, Settings
 from tornado_chat.dbserver import EmbeddedMariaDB
 
 PASSWORD = "correct horse battery"
@@ -255,3 +262,103 @@ async def server(start_server: StartServer) -> Server:
 @pytest.fixture
 def client(server: Server) -> Client:
     return server.client()
+
+
+class RedisServer:
+    """A private redis-server on a free port, which a test may stop and start again."""
+
+    def __init__(self, directory: str) -> None:
+        self.port = free_port()
+        self.directory = directory
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", self.directory],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                conn.sendall(b"PING\r\n")
+                if conn.recv(16).startswith(b"+PONG"):
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis for the session: CHAT_TEST_REDIS_URL, or a private redis-server."""
+    external = os.environ.get("CHAT_TEST_REDIS_URL")
+    if external:
+        yield external
+        return
+    server = RedisServer(str(tmp_path_factory.mktemp("redis")))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@dataclass
+class ChatProcess:
+    """run.py as a real process of its own."""
+
+    process: subprocess.Popen[str]
+    base_url: str
+    log_path: Path
+
+
+@pytest.fixture
+def chat_processes(database: DatabaseURL, tmp_path: Path) -> Iterator[Callable[..., ChatProcess]]:
+    """Start run.py processes on free ports, sharing the test database; all stopped after the test."""
+    started: list[ChatProcess] = []
+
+    def start(*args: str) -> ChatProcess:
+        port = free_port()
+        log_path = tmp_path / f"run-{port}.log"
+        log_file = log_path.open("w")
+        process = subprocess.Popen(
+            [sys.executable, "run.py", "--port", str(port), "--database-url", database.url(),
+             "--bcrypt-rounds", "4", "--var-dir", str(tmp_path / "var"), "--cookie-secret", "test-secret", *args],
+            cwd=PROJECT_ROOT, stdout=log_file, stderr=subprocess.STDOUT, text=True,
+        )
+        chat = ChatProcess(process, f"http://127.0.0.1:{port}", log_path)
+        started.append(chat)
+        wait_until_healthy(chat)
+        return chat
+
+    yield start
+    for chat in started:
+        if chat.process.poll() is None:
+            chat.process.send_signal(signal.SIGTERM)
+    for chat in started:
+        try:
+            chat.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            chat.process.kill()
+
+
+def wait_until_healthy(chat: ChatProcess, limit: float = 60) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if chat.process.poll() is not None:
+            raise RuntimeError(f"run.py exited: {chat.log_path.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(chat.base_url + "/healthz", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("run.py did not become healthy")

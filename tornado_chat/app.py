@@ -10,6 +10,8 @@ from tornado.ioloop import PeriodicCallback
 from . import handlers, pages
 from .config import PROJECT_ROOT, Settings
 from .hub import Hub, LocalNotifier, Notifier
+from .redis_notifier import RedisNotifier
+from .redis_notifier import connect as connect_redis
 from .service import ChatService
 from .storage import Storage, ensure_database
 
@@ -26,9 +28,11 @@ class ChatApp(tornado.web.Application):
         ).inc()
 
     async def close(self) -> None:
-        """Stop the timers, write pending presence, close the pool."""
+        """Stop the timers, write pending presence, leave Redis, close the pool."""
         self._gc.stop()
         await self.service.presence.stop()
+        if isinstance(self.service.notifier, RedisNotifier):
+            await self.service.notifier.stop()
         await self.service.storage.close()
 
 
@@ -50,7 +54,14 @@ async def create_app(settings: Settings, notifier: Notifier | None = None, **tor
         debug=settings.debug,
         **tornado_settings,
     )
-    app.service = ChatService(settings, storage, hub, notifier or LocalNotifier(hub))
+    redis_client = connect_redis(settings.redis_url) if settings.redis_url else None
+    if notifier is None and redis_client is not None:
+        notifier = RedisNotifier(hub, redis_client)
+        notifier.start()
+    app.service = ChatService(settings, storage, hub, notifier or LocalNotifier(hub), redis_client)
+    if isinstance(notifier, RedisNotifier):
+        redis_notifier = notifier
+        app.service.metrics.watch_redis(lambda: float(redis_notifier.connected), lambda: redis_notifier.received)
     app.service.presence.start()
     app._gc = PeriodicCallback(hub.collect_garbage, GC_INTERVAL_MS)
     app._gc.start()

@@ -16,6 +16,8 @@ from collections import deque
 from dataclasses import dataclass
 
 import bcrypt
+import redis.asyncio as redis
+from redis.exceptions import RedisError
 
 
 def _bcrypt_input(password: str) -> bytes:
@@ -61,6 +63,13 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def pause_after(failures: int, allowed: int, max_delay: float) -> float:
+    """Seconds to wait after ``failures`` in the window: none up to ``allowed``, then
+    1 s, 2 s, 4 s, ... at most ``max_delay`` (slow for guessing, short for the owner)."""
+    excess = failures - allowed
+    return 0.0 if excess <= 0 else min(max_delay, 2.0 ** (excess - 1))
+
+
 @dataclass
 class _Failures:
     times: deque[float]
@@ -68,12 +77,7 @@ class _Failures:
 
 
 class LoginThrottle:
-    """Failed logins per key (a username or an address) in a sliding window.
-
-    Up to ``allowed`` failures are free; each one past that blocks the key for
-    twice as long as the previous block (1 s, 2 s, 4 s, ... up to ``max_delay``),
-    so guessing is slow while the owner is never locked out for long.
-    """
+    """Failed sign-ins per key (a username or an address), in this process."""
 
     def __init__(self, allowed: int, window: float, max_delay: float) -> None:
         self.allowed = allowed
@@ -81,25 +85,25 @@ class LoginThrottle:
         self.max_delay = max_delay
         self._keys: dict[str, _Failures] = {}
 
-    def retry_after(self, key: str) -> int:
+    async def retry_after(self, key: str) -> int:
         """Seconds until ``key`` may try again; 0 when it may now."""
         entry = self._keys.get(key)
         if entry is None:
             return 0
         return max(0, math.ceil(entry.blocked_until - time.monotonic()))
 
-    def failed(self, key: str) -> None:
+    async def failed(self, key: str) -> None:
         now = time.monotonic()
         entry = self._keys.setdefault(key, _Failures(deque()))
         while entry.times and entry.times[0] < now - self.window:
             entry.times.popleft()
         entry.times.append(now)
-        excess = len(entry.times) - self.allowed
-        if excess > 0:
-            entry.blocked_until = now + min(self.max_delay, 2.0 ** (excess - 1))
+        pause = pause_after(len(entry.times), self.allowed, self.max_delay)
+        if pause:
+            entry.blocked_until = now + pause
         self._prune(now)
 
-    def succeeded(self, key: str) -> None:
+    async def succeeded(self, key: str) -> None:
         self._keys.pop(key, None)
 
     def _prune(self, now: float) -> None:
@@ -107,3 +111,45 @@ class LoginThrottle:
         if len(self._keys) > 10_000:
             for key in [k for k, e in self._keys.items() if not e.times or e.times[-1] < now - self.window]:
                 del self._keys[key]
+
+
+class RedisLoginThrottle:
+    """The same rule, counted in Redis, so that every process sees every attempt.
+    While Redis is unreachable it counts in this process instead."""
+
+    def __init__(self, client: redis.Redis, scope: str, allowed: int, window: float, max_delay: float) -> None:
+        self._client = client
+        self._scope = scope
+        self._local = LoginThrottle(allowed, window, max_delay)
+
+    def _key(self, key: str) -> str:
+        return f"tornado_chat:login:{self._scope}:{hashlib.sha256(key.encode('utf-8', 'surrogatepass')).hexdigest()}"
+
+    async def retry_after(self, key: str) -> int:
+        try:
+            millis = await self._client.pttl(self._key(key) + ":paused")
+        except (RedisError, OSError):
+            return await self._local.retry_after(key)
+        return math.ceil(millis / 1000) if millis > 0 else 0
+
+    async def failed(self, key: str) -> None:
+        local = self._local
+        name, now = self._key(key), time.time()
+        try:
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.zadd(name, {secrets.token_hex(8): now})
+                pipe.zremrangebyscore(name, "-inf", now - local.window)
+                pipe.zcard(name)
+                pipe.expire(name, math.ceil(local.window))
+                _, _, failures, _ = await pipe.execute()
+            pause = pause_after(failures, local.allowed, local.max_delay)
+            if pause:
+                await self._client.set(name + ":paused", "1", px=int(pause * 1000))
+        except (RedisError, OSError):
+            await local.failed(key)
+
+    async def succeeded(self, key: str) -> None:
+        try:
+            await self._client.delete(self._key(key), self._key(key) + ":paused")
+        except (RedisError, OSError):
+            await self._local.succeeded(key)

@@ -7,7 +7,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
@@ -50,6 +50,13 @@ class DatabaseURL:
             unix_socket=query.get("unix_socket", [None])[0],
         )
 
+    def url(self) -> str:
+        """The URL that ``parse`` reads back as this one."""
+        auth = quote(self.user, safe="") + (":" + quote(self.password, safe="") if self.password else "")
+        where = "localhost" if self.unix_socket else f"{self.host}:{self.port}"
+        query = "?unix_socket=" + quote(self.unix_socket) if self.unix_socket else ""
+        return f"mysql://{auth}@{where}/{quote(self.database, safe='')}{query}"
+
     def connect_kwargs(self, with_database: bool = True) -> dict[str, object]:
         """Keyword arguments for aiomysql/PyMySQL ``connect``."""
         kwargs: dict[str, object] = {"user": self.user, "password": self.password, "charset": "utf8mb4"}
@@ -85,6 +92,7 @@ class Settings:
     login_failure_window: float = 900.0
     login_max_delay: float = 300.0
     db_pool_size: int = 20
+    redis_url: str | None = None
 
 
 def load_or_create_cookie_secret(var_dir: Path) -> str:
@@ -128,6 +136,18 @@ def build_arg_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--var-dir", type=Path, default=DEFAULT_VAR_DIR, help="where local state lives (default: var/)")
     parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("CHAT_REDIS_URL"),
+        help="redis://host:port/db (env CHAT_REDIS_URL): processes share changes through it; "
+        "needed for more than one process",
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="worker processes forked on one shared socket (default: %(default)s; more than 1 needs --redis-url)",
+    )
+    parser.add_argument(
         "--xheaders",
         action="store_true",
         help="trust X-Forwarded-For / X-Real-Ip / X-Scheme: only behind a proxy that sets them",
@@ -143,4 +163,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--bcrypt-rounds must be between 4 and 16")
     if not 0 <= args.port <= 65535:
         parser.error("--port must be between 0 and 65535")
+    if args.processes < 1:
+        parser.error("--processes must be at least 1")
+    if args.processes > 1 and not args.redis_url:
+        parser.error("--processes above 1 needs --redis-url (or CHAT_REDIS_URL): processes share changes through Redis")
     return args

@@ -307,6 +307,37 @@ class Hub:
         if channel.pending:
             self._schedule_gap_fill(channel)
 
+    async def resync(self) -> None:
+        """Catch up from MySQL: whatever was committed but not heard (Redis down, a
+        publication lost) reaches the waiters. One query when nothing is missing."""
+        loaded = {gid: ch for gid, ch in self._channels.items() if ch.last_seq is not None}
+        if not loaded:
+            return
+        for group_id, seq in (await self.storage.last_seqs(loaded)).items():
+            channel = loaded[group_id]
+            behind = seq - (channel.last_seq or 0)
+            if channel.last_seq is None or behind <= 0:
+                continue
+            if behind > RECENT_MESSAGES:  # too far behind to keep consecutive: pollers read MySQL
+                channel.recent.clear()
+                channel.pending.clear()
+                channel.last_seq = seq
+            else:
+                for message in await self.storage.messages_after(group_id, channel.last_seq, behind):
+                    channel.add(StoredMessage.of(message))
+            channel.wake_all()
+
+    def start_new_epoch(self) -> None:
+        """Ephemeral events may have been missed: older cursors will get presence snapshots."""
+        self.epoch = secrets.token_hex(6)
+
+    def wake_everyone(self) -> None:
+        """Every waiter re-reads its memberships and what it may have missed."""
+        for waiters in self._user_waiters.values():
+            for waiter in waiters:
+                waiter.membership_changed = True
+                waiter.wake()
+
     def collect_garbage(self) -> int:
         """Drop channels nobody waits on and nobody used lately; returns how many."""
         cutoff = time.monotonic() - IDLE_CHANNEL_SECONDS

@@ -31,6 +31,14 @@ class Metrics:
         )
         Gauge("chat_open_polls", "Events requests open now", registry=self.registry).set_function(open_polls)
 
+    def watch_redis(self, connected: Callable[[], float], received: Callable[[], float]) -> None:
+        Gauge("chat_redis_connected", "1 while this process listens to Redis", registry=self.registry).set_function(
+            connected
+        )
+        Gauge(
+            "chat_redis_changes_received", "Changes heard from other processes through Redis", registry=self.registry
+        ).set_function(received)
+
     def delivered(self, messages: Iterable[StoredMessage]) -> None:
         now = utcnow()
         for stored in messages:

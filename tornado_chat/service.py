@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
+import redis.asyncio as redis
+
 from . import images
-from .auth import LoginThrottle, PasswordHasher, new_token, token_hash
+from .auth import LoginThrottle, PasswordHasher, RedisLoginThrottle, new_token, token_hash
 from .config import Settings
 from .events import EventStream
 from .hub import Hub, Notifier
@@ -37,23 +39,33 @@ class BadCredentials(Exception):
 
 
 class ChatService:
-    def __init__(self, settings: Settings, storage: Storage, hub: Hub, notifier: Notifier) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        storage: Storage,
+        hub: Hub,
+        notifier: Notifier,
+        redis_client: redis.Redis | None = None,
+    ) -> None:
         self.settings = settings
         self.storage = storage
         self.hub = hub
         self.notifier = notifier
         self.hasher = PasswordHasher(settings.bcrypt_rounds)
-        self.user_throttle = LoginThrottle(
-            settings.login_failures_per_user, settings.login_failure_window, settings.login_max_delay
-        )
-        self.address_throttle = LoginThrottle(
-            settings.login_failures_per_address, settings.login_failure_window, settings.login_max_delay
-        )
+        self.user_throttle = self._throttle(redis_client, "user", settings.login_failures_per_user)
+        self.address_throttle = self._throttle(redis_client, "address", settings.login_failures_per_address)
         self.presence = Presence(storage, notifier, settings)
         self.metrics = Metrics(open_polls=lambda: self.presence.open_polls)
         self.stream = EventStream(storage, hub, self.presence, self.metrics)
         # Decoding is CPU- and memory-hungry: a few at a time, off the event loop.
         self._image_executor = ThreadPoolExecutor(IMAGE_WORKERS, thread_name_prefix="images")
+
+    def _throttle(self, client: redis.Redis | None, scope: str, allowed: int) -> LoginThrottle | RedisLoginThrottle:
+        """Counted in Redis when there is one, so that every process sees every attempt."""
+        window, max_delay = self.settings.login_failure_window, self.settings.login_max_delay
+        if client is None:
+            return LoginThrottle(allowed, window, max_delay)
+        return RedisLoginThrottle(client, scope, allowed, window, max_delay)
 
     async def register(self, username: str, password: str) -> User:
         """Create an account from already validated fields; UsernameTaken if the name is taken."""
@@ -64,16 +76,16 @@ class ChatService:
     async def authenticate(self, username: str, password: str, address: str) -> User:
         """Check credentials, throttled per username and per address."""
         throttles = ((self.user_throttle, username.lower()), (self.address_throttle, address))
-        wait = max(throttle.retry_after(key) for throttle, key in throttles)
+        wait = max([await throttle.retry_after(key) for throttle, key in throttles])
         if wait:
             raise TooManyAttempts(wait)
         found = await self.storage.user_credentials(username) if USERNAME_RE.match(username) else None
         verified = await self.hasher.check(password, found[1] if found else None)
         if found is None or not verified:
             for throttle, key in throttles:
-                throttle.failed(key)
+                await throttle.failed(key)
             raise BadCredentials()
-        self.user_throttle.succeeded(username.lower())
+        await self.user_throttle.succeeded(username.lower())
         return found[0]
 
     async def open_session(self, user: User) -> str:

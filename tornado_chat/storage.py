@@ -394,6 +394,14 @@ class Storage:
         )
         return [_message(r) for r in reversed(rows)]
 
+    async def last_seqs(self, group_ids: Iterable[int]) -> dict[int, int]:
+        ids = list(group_ids)
+        if not ids:
+            return {}
+        placeholders = ", ".join(["%s"] * len(ids))
+        rows = await self._all(f"SELECT id, last_seq FROM chat_groups WHERE id IN ({placeholders})", ids)
+        return {r[0]: r[1] for r in rows}
+
     async def last_seq(self, group_id: int) -> int:
         row = await self._one("SELECT last_seq FROM chat_groups WHERE id = %s", (group_id,))
         if row is None:

@@ -1,0 +1,202 @@
+"""The notifier for many processes: every committed change goes through Redis pub/sub.
+
+Each change is applied to this process's hub at once, then published (in order,
+by one publisher task) to every other process, which applies it to its own hub.
+A process hears its own publications back and skips them.
+
+Redis carries wake-ups, never the truth: MySQL has every message. While Redis
+is unreachable, publications are dropped and every process catches up by
+reading MySQL once a second (``Hub.resync``); the same read runs every 10 s
+while connected, as a safety net for a publication lost with a dying process.
+After an outage the hub starts a new epoch (clients get fresh presence
+snapshots) and every waiter re-reads its memberships.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import json
+import logging
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis import exceptions as redis_errors
+from redis.exceptions import RedisError
+
+from .hub import Hub
+from .models import ImageRef, Message, User
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "tornado_chat:changes"
+RESYNC_CONNECTED = 10.0
+RESYNC_DISCONNECTED = 1.0
+RECONNECT_MAX_DELAY = 5.0
+QUEUE_LIMIT = 10_000
+
+
+def _user(data: dict[str, Any]) -> User:
+    return User(data["id"], data["username"])
+
+
+def message_to_wire(message: Message) -> dict[str, Any]:
+    image = message.image
+    return {
+        "id": message.id, "group_id": message.group_id, "seq": message.seq, "user": message.user.to_json(),
+        "kind": message.kind, "text": message.text, "created_at": message.created_at.isoformat(),
+        "client_id": message.client_id,
+        "image": None if image is None else {"key": image.key, "width": image.width, "height": image.height},
+    }
+
+
+def message_from_wire(data: dict[str, Any]) -> Message:
+    image = data["image"]
+    return Message(
+        id=data["id"], group_id=data["group_id"], seq=data["seq"], user=_user(data["user"]), kind=data["kind"],
+        text=data["text"], created_at=datetime.datetime.fromisoformat(data["created_at"]),
+        client_id=data["client_id"], image=None if image is None else ImageRef(**image),
+    )
+
+
+def connect(url: str) -> redis.Redis:
+    """A client that retries a command on a dropped connection (a restarted Redis leaves
+    stale connections in the pool) and checks connections that sat idle."""
+    return redis.from_url(
+        url,
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
+        retry_on_error=[redis_errors.ConnectionError, redis_errors.TimeoutError],
+        health_check_interval=10,
+        socket_connect_timeout=2,
+    )
+
+
+class RedisNotifier:
+    def __init__(self, hub: Hub, client: redis.Redis) -> None:
+        self._hub = hub
+        self._client = client
+        self._origin = secrets.token_hex(8)
+        self._queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_LIMIT)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._was_connected = False
+        self.connected = False
+        self.received = 0
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(coro) for coro in (self._listen(), self._publish(), self._resync())]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._client.aclose()
+
+    # The seam
+
+    def message_stored(self, message: Message) -> None:
+        self._hub.message_stored(message)
+        self._send("message", message_to_wire(message))
+
+    def typing(self, group_id: int, user: User) -> None:
+        self._hub.typing(group_id, user)
+        self._send("typing", {"group_id": group_id, "user": user.to_json()})
+
+    def presence_changed(self, group_id: int, came: Iterable[User], went: Iterable[User]) -> None:
+        came, went = list(came), list(went)
+        self._hub.presence_changed(group_id, came, went)
+        self._send("presence", {"group_id": group_id, "came": [u.to_json() for u in came],
+                                "went": [u.to_json() for u in went]})
+
+    def membership_changed(self, user_id: int, group_id: int) -> None:
+        self._hub.membership_changed(user_id, group_id)
+        self._send("membership", {"user_id": user_id, "group_id": group_id})
+
+    def _send(self, kind: str, body: dict[str, Any]) -> None:
+        if not self.connected:
+            return  # the others catch up from MySQL
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(json.dumps({"origin": self._origin, "kind": kind, "body": body}))
+
+    def _apply(self, kind: str, body: dict[str, Any]) -> None:
+        if kind == "message":
+            self._hub.message_stored(message_from_wire(body))
+        elif kind == "typing":
+            self._hub.typing(body["group_id"], _user(body["user"]))
+        elif kind == "presence":
+            self._hub.presence_changed(
+                body["group_id"], [_user(u) for u in body["came"]], [_user(u) for u in body["went"]]
+            )
+        elif kind == "membership":
+            self._hub.membership_changed(body["user_id"], body["group_id"])
+
+    # Background work
+
+    async def _publish(self) -> None:
+        """One publisher, so changes leave (and arrive) in the order they happened."""
+        while True:
+            payload = await self._queue.get()
+            try:
+                await self._client.publish(CHANNEL, payload)
+            except (RedisError, OSError) as exc:
+                log.warning("publishing to Redis failed: %s", exc)
+
+    async def _listen(self) -> None:
+        delay = 0.1
+        while True:
+            pubsub = self._client.pubsub()
+            try:
+                await pubsub.subscribe(CHANNEL)
+                if not self.connected:
+                    self._connected()
+                delay = 0.1
+                async for item in pubsub.listen():
+                    if item["type"] != "message":
+                        continue
+                    self._receive(item["data"])
+            except (RedisError, OSError) as exc:
+                if self.connected:
+                    log.warning("lost Redis, catching up from MySQL until it is back: %s", exc)
+                self.connected = False
+                self._drain_queue()
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
+            await asyncio.sleep(delay)
+            delay = min(RECONNECT_MAX_DELAY, delay * 2)
+
+    def _connected(self) -> None:
+        self.connected = True
+        log.info("listening to Redis")
+        if self._was_connected:  # back after an outage: what was not heard must be read again
+            self._hub.start_new_epoch()
+            self._hub.wake_everyone()
+            asyncio.get_running_loop().create_task(self._hub.resync())
+        self._was_connected = True
+
+    def _receive(self, data: bytes | str) -> None:
+        try:
+            change = json.loads(data)
+            if change["origin"] != self._origin:
+                self._apply(change["kind"], change["body"])
+                self.received += 1
+        except (ValueError, KeyError, TypeError):
+            log.exception("ignoring a malformed change from Redis")
+
+    def _drain_queue(self) -> None:
+        while not self._queue.empty():
+            self._queue.get_nowait()
+
+    async def _resync(self) -> None:
+        while True:
+            await asyncio.sleep(RESYNC_CONNECTED if self.connected else RESYNC_DISCONNECTED)
+            try:
+                await self._hub.resync()
+            except Exception:
+                log.exception("catching up from MySQL")
