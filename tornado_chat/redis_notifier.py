@@ -24,9 +24,9 @@ from collections.abc import Iterable
 from typing import Any
 
 import redis.asyncio as redis
+from redis import exceptions as redis_errors
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis import exceptions as redis_errors
 from redis.exceptions import RedisError
 
 from .hub import Hub
