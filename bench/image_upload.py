@@ -36,10 +36,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import logging
-import os
 import platform
 import random
 import secrets
@@ -61,23 +61,23 @@ import pymysql  # noqa: E402
 import tornado  # noqa: E402
 from PIL import Image  # noqa: E402
 from send_to_receive import (  # noqa: E402
-    REPO_ROOT,
     BenchError,
     Connection,
     Receiver,
+    add_common_arguments,
+    bench_database,
     check_delivery,
-    drop_database,
     free_port,
     milliseconds,
     register,
+    start_server,
     stop_server,
     tail,
-    throwaway_url,
     wait_healthy,
 )
 
 from tornado_chat.config import ConfigError  # noqa: E402
-from tornado_chat.dbserver import DBServerError, EmbeddedMariaDB  # noqa: E402
+from tornado_chat.dbserver import DBServerError  # noqa: E402
 
 log = logging.getLogger("bench")
 
@@ -295,13 +295,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--uploads", type=int, default=20, help="uploads measured, after the warm-up (default 20)")
     parser.add_argument("--baseline", type=float, default=3.0,
                         help="seconds of health probes without uploads (default 3)")
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("CHAT_BENCH_DATABASE_URL"),
-        help="mysql://user:pass@host:port/db of a server to use (env CHAT_BENCH_DATABASE_URL); a throwaway "
-        "database is created there and dropped. Default: a private MariaDB in a temp dir",
-    )
-    parser.add_argument("--json-only", action="store_true", help="print only the JSON line, no table or progress")
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
     if args.uploads < 2:
         parser.error("--uploads must be at least 2")
@@ -314,43 +308,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.json_only else logging.INFO, format="bench: %(message)s")
     workdir = Path(tempfile.mkdtemp(prefix="chat-bench-"))
-    database = f"bench_{secrets.token_hex(6)}"
-    embedded: EmbeddedMariaDB | None = None
+    stack = contextlib.ExitStack()
     server: subprocess.Popen[bytes] | None = None
-    url: str | None = None
     try:
-        if args.database_url:
-            url = throwaway_url(args.database_url, database)
-        else:
-            embedded = EmbeddedMariaDB(workdir / "mariadb")
-            log.info("starting a private MariaDB in %s", embedded.datadir)
-            embedded.start()
-            url = embedded.url(database)
+        url = stack.enter_context(bench_database(args.database_url, workdir))
         port = free_port()
-        server_log = workdir / "server.log"
-        command = [sys.executable, "run.py", "--port", str(port), "--database-url", url]
-        command += ["--bcrypt-rounds", "4", "--var-dir", str(workdir / "var")]
-        log.info("starting run.py on port %d (log: %s)", port, server_log)
-        with server_log.open("wb") as log_file:
-            server = subprocess.Popen(
-                command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file
-            )
+        server = start_server(workdir, port, url)
         measured = asyncio.run(bench(server, port, args.uploads, args.baseline))
     except (BenchError, ConfigError, DBServerError, pymysql.MySQLError, TimeoutError) as exc:
         print(f"{SCENARIO}: {str(exc) or type(exc).__name__}", file=sys.stderr)
         if server is not None:
-            print(f"last lines of the server's log:\n{tail(workdir / 'server.log')}", file=sys.stderr)
+            print(f"last lines of the server's log:\n{tail(workdir / f'server-{port}.log')}", file=sys.stderr)
         return 1
     finally:
         if server is not None:
             stop_server(server)
-        if args.database_url and url is not None:
-            try:
-                drop_database(url)
-            except pymysql.MySQLError as exc:
-                log.warning("could not drop the throwaway database %s: %s", database, exc)
-        if embedded is not None:
-            embedded.stop()
+        stack.close()
         shutil.rmtree(workdir, ignore_errors=True)
     result = report(measured)
     print(json.dumps(result), flush=True)

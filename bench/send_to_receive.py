@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -44,6 +45,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -303,6 +305,40 @@ def drop_database(url: str) -> None:
         conn.close()
 
 
+@contextlib.contextmanager
+def bench_database(database_url: str | None, workdir: Path) -> Iterator[str]:
+    """A throwaway database for one run: on ``database_url``'s server (dropped afterwards)
+    or on a private MariaDB in ``workdir`` (stopped afterwards); yields its URL."""
+    database = f"bench_{secrets.token_hex(6)}"
+    if database_url:
+        url = throwaway_url(database_url, database)
+        try:
+            yield url
+        finally:
+            try:
+                drop_database(url)
+            except pymysql.MySQLError as exc:
+                log.warning("could not drop the throwaway database %s: %s", database, exc)
+        return
+    embedded = EmbeddedMariaDB(workdir / "mariadb")
+    log.info("starting a private MariaDB in %s", embedded.datadir)
+    embedded.start()
+    try:
+        yield embedded.url(database)
+    finally:
+        embedded.stop()
+
+
+def start_server(workdir: Path, port: int, url: str, *flags: str) -> subprocess.Popen[bytes]:
+    """run.py as a process of its own, logging to workdir/server-PORT.log."""
+    server_log = workdir / f"server-{port}.log"
+    command = [sys.executable, "run.py", "--port", str(port), "--database-url", url, "--bcrypt-rounds", "4"]
+    command += ["--var-dir", str(workdir / "var"), *flags]
+    log.info("starting run.py on port %d (log: %s)", port, server_log)
+    with server_log.open("wb") as log_file:
+        return subprocess.Popen(command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file)
+
+
 def stop_server(server: subprocess.Popen[bytes]) -> None:
     if server.poll() is None:
         server.terminate()
@@ -351,9 +387,8 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join([title, *(f"  {name:<24}{value:>9.2f} ms" for name, value in rows)])
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=100, help="messages measured, after the warm-up (default 100)")
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every benchmark here takes."""
     parser.add_argument(
         "--database-url",
         default=os.environ.get("CHAT_BENCH_DATABASE_URL"),
@@ -361,6 +396,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "database is created there and dropped. Default: a private MariaDB in a temp dir",
     )
     parser.add_argument("--json-only", action="store_true", help="print only the JSON line, no table or progress")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=100, help="messages measured, after the warm-up (default 100)")
+    add_common_arguments(parser)
     args = parser.parse_args(argv)
     if args.messages < 2:
         parser.error("--messages must be at least 2")
@@ -370,44 +411,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.json_only else logging.INFO, format="bench: %(message)s")
+    stack = contextlib.ExitStack()
     workdir = Path(tempfile.mkdtemp(prefix="chat-bench-"))
-    database = f"bench_{secrets.token_hex(6)}"
-    embedded: EmbeddedMariaDB | None = None
     server: subprocess.Popen[bytes] | None = None
-    url: str | None = None
     try:
-        if args.database_url:
-            url = throwaway_url(args.database_url, database)
-        else:
-            embedded = EmbeddedMariaDB(workdir / "mariadb")
-            log.info("starting a private MariaDB in %s", embedded.datadir)
-            embedded.start()
-            url = embedded.url(database)
+        url = stack.enter_context(bench_database(args.database_url, workdir))
         port = free_port()
-        server_log = workdir / "server.log"
-        command = [sys.executable, "run.py", "--port", str(port), "--database-url", url]
-        command += ["--bcrypt-rounds", "4", "--var-dir", str(workdir / "var")]
-        log.info("starting run.py on port %d (log: %s)", port, server_log)
-        with server_log.open("wb") as log_file:
-            server = subprocess.Popen(
-                command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file
-            )
+        server = start_server(workdir, port, url)
         latencies, round_trips = asyncio.run(bench(server, port, args.messages))
     except (BenchError, ConfigError, DBServerError, pymysql.MySQLError) as exc:
         print(f"send_to_receive: {exc}", file=sys.stderr)
         if server is not None:
-            print(f"last lines of the server's log:\n{tail(workdir / 'server.log')}", file=sys.stderr)
+            print(f"last lines of the server's log:\n{tail(workdir / f'server-{port}.log')}", file=sys.stderr)
         return 1
     finally:
         if server is not None:
             stop_server(server)
-        if args.database_url and url is not None:
-            try:
-                drop_database(url)
-            except pymysql.MySQLError as exc:
-                log.warning("could not drop the throwaway database %s: %s", database, exc)
-        if embedded is not None:
-            embedded.stop()
+        stack.close()
         shutil.rmtree(workdir, ignore_errors=True)
     result = report(latencies, round_trips)
     print(json.dumps(result), flush=True)
