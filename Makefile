@@ -34,6 +34,7 @@ run: $(VENV_STAMP) db-server
 test: $(VENV_STAMP)
 	./scripts/ensure-db-server test
 	./scripts/ensure-browser
+	./scripts/ensure-nginx
 	./scripts/ensure-redis
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
