@@ -304,18 +304,36 @@ async def test_a_crowd_arriving_at_once_costs_a_couple_of_presence_events(start_
     assert 1 <= len(of_type(events, "presence", group["id"])) <= 2
 
 
-async def test_a_cursor_from_another_process_or_before_a_restart_gets_a_snapshot_and_loses_nothing(
+async def test_a_cursor_moved_to_another_process_loses_nothing_and_waits_while_its_online_list_is_current(
     start_server: StartServer,
 ) -> None:
     first, second = await start_server(), await start_server()
     one, two = first.client(), second.client()
     (ana, bob), group = await members(one, 2)
-    cursor = await one.cursor(bob)
+    cursor = await quiet_cursor(one, bob)
     for i in range(3):
         await one.send(ana, group["id"], f"m{i}")
-    events, _ = await collect(two, bob, cursor, lambda ev: len(messages(ev)) >= 3)
+    events, cursor = await collect(two, bob, cursor, lambda ev: len(messages(ev)) >= 3)
     assert [m["text"] for m in messages(events)] == ["m0", "m1", "m2"]
-    assert [e["group_id"] for e in of_type(events, "presence") if "online" in e] == [group["id"]]
+    assert of_type(events, "presence") == []  # the other process sees the same online list
+    started = time.monotonic()
+    back = await one.poll(bob, cursor, timeout=1)
+    assert back.json["events"] == [] and time.monotonic() - started >= 0.9
+
+
+async def test_a_cursor_moved_to_another_process_gets_a_snapshot_where_its_online_list_differs(
+    start_server: StartServer,
+) -> None:
+    first = await start_server()
+    one = first.client()
+    (ana, bob), group = await members(one, 2)
+    cursor = await quiet_cursor(one, bob)  # bob's list: only bob
+    await one.cursor(ana)  # ana comes online after the cursor was taken
+    await asyncio.sleep(0.3)
+    restarted = (await start_server()).client()  # a process that knows only what MySQL says
+    events, _ = await collect(restarted, bob, cursor, lambda ev: bool(of_type(ev, "presence")))
+    (snapshot,) = of_type(events, "presence", group["id"])
+    assert {u["id"] for u in snapshot["online"]} == {ana.id, bob.id}
 
 
 async def test_a_disconnected_poll_leaves_no_waiter_behind(server: Server) -> None:

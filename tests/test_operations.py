@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
+from collections.abc import Callable
 from pathlib import Path
+
+from tornado.httpclient import AsyncHTTPClient
 
 from tornado_chat.config import DatabaseURL
 from tornado_chat.dbserver import EmbeddedMariaDB
 
-from .conftest import Client, Server, StartServer, unique
+from .conftest import ChatProcess, Client, Server, StartServer, unique
 
 
 async def test_healthz_says_ok_when_the_database_answers(client: Client) -> None:
@@ -64,3 +69,24 @@ async def test_errors_are_json_with_a_code_and_a_message(client: Client) -> None
     r = await client.request("POST", "/api/groups", {"name": unique("g")})
     assert r.headers["Content-Type"].startswith("application/json")
     assert set(r.json["error"]) == {"code", "message"}
+
+
+async def test_a_server_told_to_stop_answers_its_waiting_polls_instead_of_failing_them(
+    chat_processes: Callable[..., ChatProcess],
+) -> None:
+    chat = chat_processes()
+    http = AsyncHTTPClient(force_instance=True)
+    client = Client(chat.base_url, http)
+    ana = await client.register()
+    await client.create_group(ana)
+    cursor = await client.cursor(ana)
+    await asyncio.sleep(0.3)  # ana's own arrival is announced; then nothing happens
+    cursor = (await client.poll(ana, cursor, timeout=0)).json["cursor"]
+    waiting = asyncio.create_task(client.poll(ana, cursor, timeout=30))
+    await asyncio.sleep(0.5)
+    chat.process.send_signal(signal.SIGTERM)
+    answer = await waiting
+    assert answer.status == 200
+    assert answer.json == {"cursor": cursor, "events": []}
+    assert chat.process.wait(timeout=20) == 0
+    http.close()

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,24 @@ async def test_senders_on_three_processes_reach_round_robin_listeners_exactly_on
         received = await task
         assert [m["seq"] for m in received] == list(range(1, total + 1))
         assert len({m["id"] for m in received}) == total
+
+
+async def test_a_poll_that_moves_between_processes_still_waits_for_news(
+    chat_processes: Callable[..., ChatProcess], redis_url: str, http: AsyncHTTPClient
+) -> None:
+    clients = [Client(chat_processes("--redis-url", redis_url).base_url, http) for _ in range(2)]
+    (ana, bob), group = await group_of(clients[0], 2)
+    _, cursor = await collect(clients[0], bob, await clients[0].cursor(bob), lambda ev: False, limit=0.5)
+    for client in clients * 2:  # round robin, nothing new: every poll waits its full second
+        started = time.monotonic()
+        answer = await client.poll(bob, cursor, timeout=1)
+        assert answer.json["events"] == [] and time.monotonic() - started >= 0.9
+        cursor = answer.json["cursor"]
+    waiting = asyncio.create_task(collect(clients[1], bob, cursor, lambda ev: bool(messages(ev))))
+    await asyncio.sleep(0.2)
+    await clients[0].send(ana, group["id"], "news")
+    events, _ = await waiting
+    assert [m["text"] for m in messages(events)] == ["news"]
 
 
 async def test_presence_and_typing_cross_processes(

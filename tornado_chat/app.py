@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import tornado.web
@@ -16,6 +17,7 @@ from .service import ChatService
 from .storage import Storage, ensure_database
 
 GC_INTERVAL_MS = 60_000
+SHUTDOWN_GRACE = 3.0  # seconds for the released polls to write their answers
 
 
 class ChatApp(tornado.web.Application):
@@ -28,7 +30,13 @@ class ChatApp(tornado.web.Application):
         ).inc()
 
     async def close(self) -> None:
-        """Stop the timers, write pending presence, leave Redis, close the pool."""
+        """Answer the waiting polls, stop the timers, write pending presence, leave Redis,
+        close the pool."""
+        self.service.hub.release_waiters()
+        for _ in range(int(SHUTDOWN_GRACE / 0.05)):
+            if not self.service.presence.open_polls:
+                break
+            await asyncio.sleep(0.05)
         self._gc.stop()
         await self.service.presence.stop()
         if isinstance(self.service.notifier, RedisNotifier):
@@ -40,7 +48,7 @@ async def create_app(settings: Settings, notifier: Notifier | None = None, **tor
     """Create the database if needed, apply the schema, and start the background work."""
     await ensure_database(settings.database)
     storage = await Storage.connect(settings.database, settings.db_pool_size)
-    hub = Hub(storage)
+    hub = Hub(storage, settings.presence_timeout)
     pages.load_translations()
     app = ChatApp(
         pages.routes() + handlers.routes(),

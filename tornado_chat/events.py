@@ -1,8 +1,11 @@
 """The events stream of one user: cursors, and what is new since a cursor.
 
 A cursor records, for each group the client knows it is in, the membership
-it knew (``membership id``) and the last ``seq`` it received, plus where it
-stood in this process's ephemeral log (``epoch``, ``position``). Everything
+it knew (``membership id``), the last ``seq`` it received and a digest of the
+online list it holds, plus where it stood in this process's ephemeral log
+(``epoch``, ``position``). A process that cannot replay the log (another
+epoch) sends a presence snapshot only where the digest says the list differs,
+so a poll that moves between processes still waits for news. Everything
 a poll returns is computed from the cursor and committed state, so replaying
 a cursor returns the same messages again and a cursor is good on any process
 and after a restart. It is opaque to clients: base64url of compact JSON.
@@ -14,10 +17,11 @@ import asyncio
 import base64
 import binascii
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .hub import Hub, PresenceChange, Typing, Waiter
+from .hub import Hub, PresenceChange, PresenceView, Typing, Waiter
 from .metrics import Metrics
 from .models import Group, Membership, User
 from .presence import Presence
@@ -36,10 +40,10 @@ class InvalidCursor(ValueError):
 class Cursor:
     epoch: str
     position: int
-    groups: dict[int, tuple[int, int]] = field(default_factory=dict)  # group -> (membership id, seq)
+    groups: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # group -> (membership id, seq, digest)
 
     def encode(self) -> str:
-        body = [1, self.epoch, self.position, [[g, m, s] for g, (m, s) in sorted(self.groups.items())]]
+        body = [1, self.epoch, self.position, [[g, *entry] for g, entry in sorted(self.groups.items())]]
         return base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode()).decode().rstrip("=")
 
     @classmethod
@@ -51,11 +55,13 @@ class Cursor:
             version, epoch, position, groups = json.loads(raw)
             if version != 1 or not isinstance(epoch, str) or len(epoch) > 32 or not _is_id(position, zero=True):
                 raise ValueError("bad header")
-            entries: dict[int, tuple[int, int]] = {}
-            for group_id, membership_id, seq in groups:
+            entries: dict[int, tuple[int, int, int]] = {}
+            for group_id, membership_id, seq, digest in groups:
                 if not (_is_id(group_id) and _is_id(membership_id) and _is_id(seq, zero=True)):
                     raise ValueError("bad entry")
-                entries[group_id] = (membership_id, seq)
+                if not (type(digest) is int and 0 <= digest < 2**32):
+                    raise ValueError("bad digest")
+                entries[group_id] = (membership_id, seq, digest)
         except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
             raise InvalidCursor("malformed cursor") from exc
         return cls(epoch, position, entries)
@@ -73,8 +79,8 @@ def _users(users: list[User] | tuple[User, ...]) -> list[dict[str, Any]]:
     return [user.to_json() for user in users]
 
 
-def presence_snapshot(group_id: int, online: list[User]) -> str:
-    return _event({"type": "presence", "group_id": group_id, "online": _users(online)})
+def presence_snapshot(group_id: int, view: PresenceView) -> str:
+    return _event({"type": "presence", "group_id": group_id, "online": _users(view.users)})
 
 
 def membership_event(group: Group, joined: bool) -> str:
@@ -110,20 +116,22 @@ class EventStream:
     async def start(self, user: User) -> tuple[str, list[str]]:
         """The cursorless answer: a cursor for "now" and a presence snapshot per group."""
         memberships, last_seqs = await self._storage.memberships(user.id)
-        for group_id in memberships:
-            self._hub.channel(group_id)  # its ephemeral log starts now
-        position = self._hub.position
-        online = await self._storage.online_members(memberships, self._presence.online_since())
+        await self._hub.ensure_presence(memberships)
+        position, views = self._hub.position, self._views(memberships)  # together: no await between
         cursor = Cursor(
             self._hub.epoch,
             position,
-            {gid: (m.id, max(last_seqs[gid], m.start_seq)) for gid, m in memberships.items()},
+            {gid: (m.id, max(last_seqs[gid], m.start_seq), views[gid].digest) for gid, m in memberships.items()},
         )
-        return cursor.encode(), [presence_snapshot(gid, online[gid]) for gid in sorted(memberships)]
+        return cursor.encode(), [presence_snapshot(gid, views[gid]) for gid in sorted(memberships)]
+
+    def _views(self, group_ids: Iterable[int]) -> dict[int, PresenceView]:
+        return {gid: self._hub.channel(gid).presence() for gid in group_ids}
 
     async def since(self, user: User, memberships: dict[int, Membership], cursor: Cursor) -> tuple[Cursor, list[str]]:
         """What is new for ``user`` after ``cursor``, and the cursor that follows it."""
-        position = self._hub.position
+        await self._hub.ensure_presence(memberships)
+        position, views = self._hub.position, self._views(memberships)  # together: no await between
         same_epoch = cursor.epoch == self._hub.epoch
         joined = [gid for gid, m in memberships.items() if cursor.groups.get(gid, (None,))[0] != m.id]
         left = [gid for gid in cursor.groups if gid not in memberships]
@@ -135,27 +143,22 @@ class EventStream:
             }
             events += [membership_event(groups[gid], False) for gid in left if gid in groups]
             events += [membership_event(groups[gid], True) for gid in joined if gid in groups]
-        snapshots: list[int] = list(joined)
-        next_groups: dict[int, tuple[int, int]] = {}
+        next_groups: dict[int, tuple[int, int, int]] = {}
         for group_id in sorted(memberships):
-            membership = memberships[group_id]
-            after = membership.start_seq
-            if group_id not in joined:
-                after = max(after, cursor.groups[group_id][1])
+            membership, view = memberships[group_id], views[group_id]
+            known = None if group_id in joined else cursor.groups[group_id]
+            after = membership.start_seq if known is None else max(membership.start_seq, known[1])
             messages = await self._hub.messages_after(group_id, after, MESSAGES_PER_GROUP)
             events += [m.event_json for m in messages]
             self._metrics.delivered(messages)
-            next_groups[group_id] = (membership.id, messages[-1].seq if messages else after)
-            if group_id in joined:
-                continue
-            logged = self._hub.channel(group_id).ephemeral_between(cursor.position, position) if same_epoch else None
-            if logged is None:
-                snapshots.append(group_id)
-                continue
-            events += self._ephemeral_events(user, group_id, logged)
-        if snapshots:
-            online = await self._storage.online_members(snapshots, self._presence.online_since())
-            events += [presence_snapshot(gid, online[gid]) for gid in snapshots]
+            next_groups[group_id] = (membership.id, messages[-1].seq if messages else after, view.digest)
+            logged = None
+            if known is not None and same_epoch:
+                logged = self._hub.channel(group_id).ephemeral_between(cursor.position, position)
+            if logged is not None:
+                events += self._ephemeral_events(user, group_id, logged)
+            elif known is None or known[2] != view.digest:
+                events.append(presence_snapshot(group_id, view))
         return Cursor(self._hub.epoch, position, next_groups), events
 
     @staticmethod
@@ -191,6 +194,8 @@ class Poll:
         deadline = loop.time() + timeout
         memberships: dict[int, Membership] | None = None
         while not self.cancelled:
+            if self._hub.closing:
+                return self._cursor, []  # the client polls again with it, elsewhere or after the restart
             if memberships is None:
                 memberships = await self._stream.memberships(self._user)
                 continue  # the client may have left while we read

@@ -20,13 +20,14 @@ import json
 import logging
 import secrets
 import time
+import zlib
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import islice
 from typing import Protocol
 
-from .models import Message, User
+from .models import Message, User, online_since
 from .storage import Storage
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,20 @@ class Typing:
 class PresenceChange:
     came: tuple[User, ...]
     went: tuple[User, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceView:
+    """A group's online list as this process knows it, and a digest of it: a cursor
+    carries the digest, so any process can tell whether the client's list is current."""
+
+    users: tuple[User, ...]
+    digest: int
+
+    @classmethod
+    def of(cls, online: dict[int, User]) -> PresenceView:
+        users = tuple(sorted(online.values(), key=lambda u: (u.username.lower(), u.id)))
+        return cls(users, zlib.crc32(",".join(str(u.id) for u in users).encode()))
 
 
 Ephemeral = Typing | PresenceChange
@@ -114,6 +129,8 @@ class Channel:
         self.trimmed_position = position
         self.waiters: set[Waiter] = set()
         self.last_used = time.monotonic()
+        self.online: dict[int, User] | None = None  # loaded from MySQL once, then kept by the changes
+        self._view: PresenceView | None = None
 
     def add(self, stored: StoredMessage) -> bool:
         """Take a committed message; True when it extended the consecutive run."""
@@ -138,7 +155,26 @@ class Channel:
             return None
         return list(islice(self.recent, seq + 1 - first, None))
 
+    def presence(self) -> PresenceView:
+        if self._view is None:
+            self._view = PresenceView.of(self.online or {})
+        return self._view
+
+    def apply(self, change: PresenceChange) -> None:
+        if self.online is None:
+            return
+        for user in change.came:
+            self.online[user.id] = user
+        for user in change.went:
+            self.online.pop(user.id, None)
+        self.presence_changed()
+
+    def presence_changed(self) -> None:
+        self._view = None
+
     def log(self, position: int, item: Ephemeral) -> None:
+        if isinstance(item, PresenceChange):
+            self.apply(item)
         now = time.monotonic()
         self.ephemeral.append((position, now, item))
         while self.ephemeral and (
@@ -172,10 +208,12 @@ class Notifier(Protocol):
 class Hub:
     """Waiters and channels of one process."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, presence_timeout: float) -> None:
         self.storage = storage
+        self._presence_timeout = presence_timeout
         self.epoch = secrets.token_hex(6)
         self.position = 0
+        self.closing = False
         self._channels: dict[int, Channel] = {}
         self._user_waiters: dict[int, set[Waiter]] = {}
 
@@ -259,6 +297,23 @@ class Hub:
             return [StoredMessage.of(m) for m in await self.storage.messages_after(group_id, seq, limit)]
         return found[:limit]
 
+    async def ensure_presence(self, group_ids: Iterable[int]) -> None:
+        """Load the online lists this process does not know yet, in one query; changes
+        logged while the query ran are applied again on top (the latest word wins)."""
+        missing = [gid for gid in group_ids if self.channel(gid).online is None]
+        if not missing:
+            return
+        before = self.position
+        found = await self.storage.online_members(missing, online_since(self._presence_timeout))
+        for group_id in missing:
+            channel = self.channel(group_id)
+            if channel.online is not None:
+                continue
+            channel.online = {user.id: user for user in found[group_id]}
+            for position, _, item in channel.ephemeral:
+                if position > before and isinstance(item, PresenceChange):
+                    channel.apply(item)
+
     async def _ensure_loaded(self, channel: Channel) -> None:
         """Read the group's newest messages once; concurrent callers share the read.
         A failed read leaves the channel unloaded, and callers fall back to the database."""
@@ -328,8 +383,19 @@ class Hub:
             channel.wake_all()
 
     def start_new_epoch(self) -> None:
-        """Ephemeral events may have been missed: older cursors will get presence snapshots."""
+        """Ephemeral events may have been missed: online lists are read again, and older
+        cursors get presence snapshots where their list differs."""
         self.epoch = secrets.token_hex(6)
+        for channel in self._channels.values():
+            channel.online = None
+            channel.presence_changed()
+
+    def release_waiters(self) -> None:
+        """Shutting down: every poll answers now with what it has, and none parks again."""
+        self.closing = True
+        for waiters in self._user_waiters.values():
+            for waiter in waiters:
+                waiter.wake()
 
     def wake_everyone(self) -> None:
         """Every waiter re-reads its memberships and what it may have missed."""

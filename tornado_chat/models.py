@@ -15,6 +15,11 @@ def utcnow() -> datetime.datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
+def online_since(timeout: float) -> datetime.datetime:
+    """The oldest last-seen time that still counts as online."""
+    return utcnow() - datetime.timedelta(seconds=timeout)
+
+
 def iso(moment: datetime.datetime) -> str:
     """ISO 8601 in UTC with a Z suffix and milliseconds, as the contract shows."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

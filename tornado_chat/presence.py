@@ -22,7 +22,7 @@ from tornado.ioloop import PeriodicCallback
 
 from .config import Settings
 from .hub import Notifier
-from .models import User, utcnow
+from .models import User, online_since, utcnow
 from .storage import Storage
 
 log = logging.getLogger(__name__)
@@ -64,8 +64,7 @@ class Presence:
         await self.flush()
 
     def online_since(self) -> datetime.datetime:
-        """The oldest last-seen time that still counts as online."""
-        return utcnow() - datetime.timedelta(seconds=self._timeout)
+        return online_since(self._timeout)
 
     # Events requests
 
