@@ -94,6 +94,26 @@ def query(url: DatabaseURL, sql: str, args: Any = None) -> list[tuple[Any, ...]]
         conn.close()
 
 
+class StatementCounter:
+    """The server's count of client statements, read over one connection of its own:
+    each reading adds exactly one (itself)."""
+
+    def __init__(self, url: DatabaseURL) -> None:
+        self._conn = connect(url)
+
+    def __call__(self) -> int:
+        with self._conn.cursor() as cur:
+            cur.execute("SHOW GLOBAL STATUS LIKE 'Questions'")
+            return int(cur.fetchone()[1])
+
+    def since(self, before: int) -> int:
+        """Statements others sent since ``before`` was read."""
+        return self() - before - 1
+
+    def close(self) -> None:
+        self._conn.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -13,7 +13,7 @@ import pytest
 from tornado_chat.events import Cursor
 from tornado_chat.models import User
 
-from .conftest import Account, Client, Server, StartServer, query
+from .conftest import Account, Client, Server, StartServer, StatementCounter, query
 
 Event = dict[str, Any]
 
@@ -412,3 +412,26 @@ async def test_presence_is_written_in_batches_not_once_per_poll(start_server: St
     online = query(server.settings.database, "SELECT COUNT(*) FROM presence WHERE user_id IN ("
                    + ",".join(str(a.id) for a in accounts) + ")")[0][0]
     assert online == 20
+
+
+async def test_a_re_poll_costs_no_database_statement(start_server: StartServer) -> None:
+    server = await start_server(presence_sweep_interval=3600, presence_refresh_interval=3600)
+    client = server.client()
+    (ana, bob), group = await members(client, 2)
+    cursor = await quiet_cursor(client, bob)
+    cursor = (await client.poll(bob, cursor, timeout=0)).json["cursor"]  # the session and memberships are known now
+    statements = StatementCounter(server.settings.database)
+    before = statements()
+    for _ in range(5):
+        cursor = (await client.poll(bob, cursor, timeout=0)).json["cursor"]
+    assert statements.since(before) == 0, "five re-polls should not touch MySQL"
+    statements.close()
+
+
+async def test_a_signed_out_session_can_no_longer_poll(client: Client) -> None:
+    (ana,), _ = await members(client, 1)
+    cursor = await client.cursor(ana)
+    assert (await client.poll(ana, cursor, timeout=0)).status == 200  # the poll's session is cached
+    assert (await client.request("DELETE", "/api/session", token=ana.token)).status == 204
+    r = await client.poll(ana, cursor, timeout=0)
+    assert (r.status, r.error_code) == (401, "not_authenticated")

@@ -194,9 +194,34 @@ async def test_a_sign_out_on_one_process_is_refused_on_the_other_at_once(
 ) -> None:
     one, two = (Client(chat_processes("--redis-url", redis_url).base_url, http) for _ in range(2))
     ana = await one.register()
+    cursor = await two.cursor(ana)
+    assert (await two.poll(ana, cursor, timeout=0)).status == 200  # process two now has the session cached
     assert (await two.request("GET", "/api/me", token=ana.token)).status == 200
     assert (await one.request("DELETE", "/api/session", token=ana.token)).status == 204
     assert (await two.request("GET", "/api/me", token=ana.token)).status == 401
+    await until(lambda: poll_refused(two, ana, cursor))
+
+
+async def poll_refused(client: Client, account: Account, cursor: str) -> bool:
+    return (await client.poll(account, cursor, timeout=0)).status == 401
+
+
+async def test_joining_on_one_process_wakes_a_poll_on_another(
+    chat_processes: Callable[..., ChatProcess], redis_url: str, http: AsyncHTTPClient
+) -> None:
+    one, two = (Client(chat_processes("--redis-url", redis_url).base_url, http) for _ in range(2))
+    ana, bob = await one.register(), await one.register()
+    group = await one.create_group(ana)
+    cursor = await two.cursor(bob)
+    cursor = (await two.poll(bob, cursor, timeout=0)).json["cursor"]  # process two now has bob's memberships
+    waiting = asyncio.create_task(collect(two, bob, cursor, lambda ev: bool(of_type(ev, "membership"))))
+    await asyncio.sleep(0.2)
+    await one.join(bob, group["id"])
+    events, cursor = await waiting
+    assert [(e["group_id"], e["joined"]) for e in of_type(events, "membership")] == [(group["id"], True)]
+    await one.send(ana, group["id"], "welcome")
+    events, _ = await collect(two, bob, cursor, lambda ev: bool(messages(ev)))
+    assert [m["text"] for m in messages(events)] == ["welcome"]
 
 
 async def test_login_throttling_counts_attempts_made_on_every_process(

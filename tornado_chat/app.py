@@ -9,6 +9,7 @@ import tornado.web
 from tornado.ioloop import PeriodicCallback
 
 from . import handlers, pages
+from .auth import SessionCache
 from .config import PROJECT_ROOT, Settings
 from .hub import Hub, LocalNotifier, Notifier
 from .redis_notifier import RedisNotifier
@@ -62,11 +63,12 @@ async def create_app(settings: Settings, notifier: Notifier | None = None, **tor
         debug=settings.debug,
         **tornado_settings,
     )
+    sessions = SessionCache()
     redis_client = connect_redis(settings.redis_url) if settings.redis_url else None
     if notifier is None and redis_client is not None:
-        notifier = RedisNotifier(hub, redis_client)
+        notifier = RedisNotifier(hub, sessions, redis_client)
         notifier.start()
-    app.service = ChatService(settings, storage, hub, notifier or LocalNotifier(hub), redis_client)
+    app.service = ChatService(settings, storage, hub, notifier or LocalNotifier(hub, sessions), sessions, redis_client)
     if isinstance(notifier, RedisNotifier):
         redis_notifier = notifier
         app.service.metrics.watch_redis(lambda: float(redis_notifier.connected), lambda: redis_notifier.received)

@@ -19,6 +19,8 @@ import bcrypt
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
+from .models import User
+
 
 def _bcrypt_input(password: str) -> bytes:
     """SHA-256 first, base64 so no NUL: every password, whatever its length, counts
@@ -61,6 +63,39 @@ def new_token() -> str:
 def token_hash(token: str) -> str:
     """What the database keeps of a token: a leaked table gives no usable token."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class SessionCache:
+    """Recently checked sessions, for the long poll only: a delivery is followed by a
+    re-poll, and that should cost no query. Every other request asks MySQL, so a
+    sign-out is refused everywhere at once; a revocation also drops the entry here,
+    on every process (through the notifier). ``enabled`` is off while revocations
+    may not arrive (Redis away)."""
+
+    def __init__(self, ttl: float = 60.0, limit: int = 100_000) -> None:
+        self.ttl = ttl
+        self.limit = limit
+        self.enabled = True
+        self._entries: dict[str, tuple[User, float]] = {}
+
+    def get(self, token_hash: str) -> User | None:
+        entry = self._entries.get(token_hash)
+        if not self.enabled or entry is None or entry[1] < time.monotonic():
+            return None
+        return entry[0]
+
+    def put(self, token_hash: str, user: User) -> None:
+        if not self.enabled:
+            return
+        if len(self._entries) >= self.limit:
+            self.clear()
+        self._entries[token_hash] = (user, time.monotonic() + self.ttl)
+
+    def forget(self, token_hash: str) -> None:
+        self._entries.pop(token_hash, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
 
 
 def pause_after(failures: int, allowed: int, max_delay: float) -> float:

@@ -111,7 +111,7 @@ class EventStream:
         return Poll(self, self._hub, user, cursor)
 
     async def memberships(self, user: User) -> dict[int, Membership]:
-        return (await self._storage.memberships(user.id))[0]
+        return await self._hub.memberships(user.id)
 
     async def start(self, user: User) -> tuple[str, list[str]]:
         """The cursorless answer: a cursor for "now" and a presence snapshot per group."""

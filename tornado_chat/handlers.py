@@ -17,7 +17,6 @@ import tornado.httputil
 import tornado.web
 
 from . import images, validation
-from .auth import token_hash
 from .events import Cursor, InvalidCursor, Poll
 from .metrics import CONTENT_TYPE
 from .models import User
@@ -58,6 +57,7 @@ _GENERIC_CODES = {
 class BaseHandler(tornado.web.RequestHandler):
     application: ChatApp
     current_user: User | None
+    session_cached = False  # see auth.SessionCache: only the long poll may use it
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "application/json; charset=utf-8")
@@ -74,7 +74,7 @@ class BaseHandler(tornado.web.RequestHandler):
     async def prepare(self) -> None:
         self._token = self._presented_token()
         if self._token:
-            self.current_user = await self.service.storage.session_user(token_hash(self._token))
+            self.current_user = await self.service.session_user(self._token, cached=self.session_cached)
 
     def _presented_token(self) -> str | None:
         header = self.request.headers.get("Authorization")
@@ -381,6 +381,8 @@ class TypingHandler(BaseHandler):
 
 class EventsHandler(BaseHandler):
     """The long poll: one request covers every group of the user."""
+
+    session_cached = True
 
     _poll: Poll | None = None
 

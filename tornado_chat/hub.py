@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Protocol
 
-from .models import Message, User, online_since
+from .auth import SessionCache
+from .models import Membership, Message, User, online_since
 from .storage import Storage
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ EPHEMERAL_ENTRIES = 512
 EPHEMERAL_SECONDS = 120.0
 GAP_FILL_DELAY = 0.25
 IDLE_CHANNEL_SECONDS = 300.0
+MEMBERSHIP_TTL = 30.0  # a bound on staleness while Redis is away
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +206,8 @@ class Notifier(Protocol):
 
     def membership_changed(self, user_id: int, group_id: int) -> None: ...
 
+    def session_revoked(self, token_hash: str) -> None: ...
+
 
 class Hub:
     """Waiters and channels of one process."""
@@ -216,6 +220,9 @@ class Hub:
         self.closing = False
         self._channels: dict[int, Channel] = {}
         self._user_waiters: dict[int, set[Waiter]] = {}
+        # Each polling user's memberships, so that a re-poll costs no query; dropped by
+        # any membership change of that user, which reaches every process.
+        self._memberships: dict[int, tuple[dict[int, Membership], float]] = {}
 
     # What the notifier delivers
 
@@ -239,6 +246,7 @@ class Hub:
         self._log(group_id, PresenceChange(tuple(came), tuple(went)))
 
     def membership_changed(self, user_id: int, group_id: int) -> None:
+        self._memberships.pop(user_id, None)
         for waiter in self._user_waiters.get(user_id, ()):
             waiter.membership_changed = True
             waiter.wake()
@@ -287,6 +295,14 @@ class Hub:
     @property
     def waiter_count(self) -> int:
         return sum(len(waiters) for waiters in self._user_waiters.values())
+
+    async def memberships(self, user_id: int) -> dict[int, Membership]:
+        cached = self._memberships.get(user_id)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        found, _ = await self.storage.memberships(user_id)
+        self._memberships[user_id] = (found, time.monotonic() + MEMBERSHIP_TTL)
+        return found
 
     async def messages_after(self, group_id: int, seq: int, limit: int) -> list[StoredMessage]:
         """Up to ``limit`` committed messages of a group after ``seq``, from memory when it reaches."""
@@ -399,6 +415,7 @@ class Hub:
 
     def wake_everyone(self) -> None:
         """Every waiter re-reads its memberships and what it may have missed."""
+        self._memberships.clear()
         for waiters in self._user_waiters.values():
             for waiter in waiters:
                 waiter.membership_changed = True
@@ -414,14 +431,18 @@ class Hub:
         ]
         for group_id in idle:
             del self._channels[group_id]
+        now = time.monotonic()
+        for user_id in [u for u, (_, expires) in self._memberships.items() if expires < now]:
+            del self._memberships[user_id]
         return len(idle)
 
 
 class LocalNotifier:
     """The one-process notifier: hands every change straight to this process's hub."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, sessions: SessionCache) -> None:
         self._hub = hub
+        self._sessions = sessions
 
     def message_stored(self, message: Message) -> None:
         self._hub.message_stored(message)
@@ -434,3 +455,6 @@ class LocalNotifier:
 
     def membership_changed(self, user_id: int, group_id: int) -> None:
         self._hub.membership_changed(user_id, group_id)
+
+    def session_revoked(self, token_hash: str) -> None:
+        self._sessions.forget(token_hash)

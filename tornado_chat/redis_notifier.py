@@ -6,8 +6,9 @@ A process hears its own publications back and skips them.
 
 Redis carries wake-ups, never the truth: MySQL has every message. While Redis
 is unreachable, publications are dropped and every process catches up by
-reading MySQL once a second (``Hub.resync``); the same read runs every 10 s
-while connected, as a safety net for a publication lost with a dying process.
+reading MySQL once a second (``Hub.resync``), and the session cache is off; the
+same read runs every 10 s while connected, as a safety net for a publication lost
+with a dying process.
 After an outage the hub starts a new epoch (clients get fresh presence
 snapshots) and every waiter re-reads its memberships.
 """
@@ -29,6 +30,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 
+from .auth import SessionCache
 from .hub import Hub
 from .models import ImageRef, Message, User
 
@@ -77,8 +79,9 @@ def connect(url: str) -> redis.Redis:
 
 
 class RedisNotifier:
-    def __init__(self, hub: Hub, client: redis.Redis) -> None:
+    def __init__(self, hub: Hub, sessions: SessionCache, client: redis.Redis) -> None:
         self._hub = hub
+        self._sessions = sessions
         self._client = client
         self._origin = secrets.token_hex(8)
         self._queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_LIMIT)
@@ -118,6 +121,10 @@ class RedisNotifier:
         self._hub.membership_changed(user_id, group_id)
         self._send("membership", {"user_id": user_id, "group_id": group_id})
 
+    def session_revoked(self, token_hash: str) -> None:
+        self._sessions.forget(token_hash)
+        self._send("session", {"token_hash": token_hash})
+
     def _send(self, kind: str, body: dict[str, Any]) -> None:
         if not self.connected:
             return  # the others catch up from MySQL
@@ -135,6 +142,8 @@ class RedisNotifier:
             )
         elif kind == "membership":
             self._hub.membership_changed(body["user_id"], body["group_id"])
+        elif kind == "session":
+            self._sessions.forget(body["token_hash"])
 
     # Background work
 
@@ -164,6 +173,7 @@ class RedisNotifier:
                 if self.connected:
                     log.warning("lost Redis, catching up from MySQL until it is back: %s", exc)
                 self.connected = False
+                self._sessions.enabled = False  # revocations from other processes would not arrive
                 self._drain_queue()
             finally:
                 with contextlib.suppress(RedisError, OSError):
@@ -173,6 +183,8 @@ class RedisNotifier:
 
     def _connected(self) -> None:
         self.connected = True
+        self._sessions.clear()  # whatever was revoked while we were not listening
+        self._sessions.enabled = True
         log.info("listening to Redis")
         if self._was_connected:  # back after an outage: what was not heard must be read again
             self._hub.start_new_epoch()

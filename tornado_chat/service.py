@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import redis.asyncio as redis
 
 from . import images
-from .auth import LoginThrottle, PasswordHasher, RedisLoginThrottle, new_token, token_hash
+from .auth import LoginThrottle, PasswordHasher, RedisLoginThrottle, SessionCache, new_token, token_hash
 from .config import Settings
 from .events import EventStream
 from .hub import Hub, Notifier
@@ -45,12 +45,14 @@ class ChatService:
         storage: Storage,
         hub: Hub,
         notifier: Notifier,
+        sessions: SessionCache,
         redis_client: redis.Redis | None = None,
     ) -> None:
         self.settings = settings
         self.storage = storage
         self.hub = hub
         self.notifier = notifier
+        self.sessions = sessions
         self.hasher = PasswordHasher(settings.bcrypt_rounds)
         self.user_throttle = self._throttle(redis_client, "user", settings.login_failures_per_user)
         self.address_throttle = self._throttle(redis_client, "address", settings.login_failures_per_address)
@@ -137,8 +139,21 @@ class ChatService:
             self.notifier.message_stored(message)
         return message, created
 
+    async def session_user(self, token: str, cached: bool = False) -> User | None:
+        """Whose session ``token`` is. ``cached``: for the long poll, which may use the
+        session cache (see auth.SessionCache); everything else asks MySQL."""
+        hashed = token_hash(token)
+        user = self.sessions.get(hashed) if cached else None
+        if user is None:
+            user = await self.storage.session_user(hashed)
+            if user is not None and cached:
+                self.sessions.put(hashed, user)
+        return user
+
     async def revoke_session(self, token: str) -> None:
-        await self.storage.delete_session(token_hash(token))
+        hashed = token_hash(token)
+        await self.storage.delete_session(hashed)
+        self.notifier.session_revoked(hashed)
 
     async def database_answers(self) -> bool:
         try:
