@@ -433,7 +433,10 @@ class Storage:
         return set(ids) - already
 
     async def expire_presence(self, online_since: datetime.datetime) -> set[int]:
-        """Delete presence older than ``online_since``; returns whose it was."""
+        """Delete presence older than ``online_since``; returns whose it was. When nothing
+        is stale (most sweeps) this is one plain read, not a locking transaction."""
+        if not await self._one("SELECT 1 FROM presence WHERE last_seen <= %s LIMIT 1", (online_since,)):
+            return set()
         async with self._transaction() as cur:
             await cur.execute("SELECT user_id FROM presence WHERE last_seen <= %s FOR UPDATE", (online_since,))
             gone = [r[0] for r in await cur.fetchall()]
