@@ -197,7 +197,10 @@ class Poll:
             if self._hub.closing:
                 return self._cursor, []  # the client polls again with it, elsewhere or after the restart
             if memberships is None:
+                version = self._hub.membership_version
                 memberships = await self._stream.memberships(self._user)
+                if self._hub.membership_version != version:
+                    memberships = None  # changed while we read, before our waiter could hear it
                 continue  # the client may have left while we read
             self._waiter = self._hub.park(self._user.id, memberships)
             try:

@@ -218,6 +218,7 @@ class Hub:
         self.epoch = secrets.token_hex(6)
         self.position = 0
         self.closing = False
+        self.membership_version = 0  # moves on at every membership change, of anyone
         self._channels: dict[int, Channel] = {}
         self._user_waiters: dict[int, set[Waiter]] = {}
         # Each polling user's memberships, so that a re-poll costs no query; dropped by
@@ -246,6 +247,7 @@ class Hub:
         self._log(group_id, PresenceChange(tuple(came), tuple(went)))
 
     def membership_changed(self, user_id: int, group_id: int) -> None:
+        self.membership_version += 1
         self._memberships.pop(user_id, None)
         for waiter in self._user_waiters.get(user_id, ()):
             waiter.membership_changed = True
@@ -415,6 +417,7 @@ class Hub:
 
     def wake_everyone(self) -> None:
         """Every waiter re-reads its memberships and what it may have missed."""
+        self.membership_version += 1
         self._memberships.clear()
         for waiters in self._user_waiters.values():
             for waiter in waiters:
