@@ -11,7 +11,7 @@ help:
 	@echo "make run [ARGS='--port 9000']   run the chat server (embedded MariaDB unless CHAT_DATABASE_URL is set)"
 	@echo "make test [PYTEST_ARGS=...]      run the test suite"
 	@echo "make lint                        ruff check"
-	@echo "make bench [ARGS=...]            send-to-receive latency benchmark"
+	@echo "make bench [ARGS=...]            the benchmark suite against the in-memory yardstick (ARGS=--quick: ~80 s)"
 	@echo "make venv                        create/refresh .venv"
 	@echo "make db-server                   install MariaDB server binaries if missing"
 	@echo "make clean                       remove .venv and caches (keeps var/)"
@@ -42,7 +42,7 @@ lint: $(VENV_STAMP)
 	$(VENV)/bin/ruff check .
 
 bench: $(VENV_STAMP) db-server
-	$(VENV)/bin/python bench/send_to_receive.py $(ARGS)
+	$(VENV)/bin/python bench/suite.py $(ARGS)
 
 # var/ is deliberately kept: it holds the embedded database's data.
 clean:
