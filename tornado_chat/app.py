@@ -26,9 +26,9 @@ class ChatApp(tornado.web.Application):
 
     def log_request(self, handler: tornado.web.RequestHandler) -> None:
         super().log_request(handler)
-        self.service.metrics.requests.labels(
-            type(handler).__name__, handler.request.method, str(handler.get_status())
-        ).inc()
+        self.service.metrics.request_answered(
+            type(handler).__name__, handler.request.method or "", handler.get_status()
+        )
 
     async def close(self) -> None:
         """Answer the waiting polls, stop the timers, write pending presence, leave Redis,

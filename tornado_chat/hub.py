@@ -133,6 +133,7 @@ class Channel:
         self.last_used = time.monotonic()
         self.online: dict[int, User] | None = None  # loaded from MySQL once, then kept by the changes
         self._view: PresenceView | None = None
+        self.encoded_changes: dict[tuple[int, int], str | None] = {}  # (after, upto) -> merged change
 
     def add(self, stored: StoredMessage) -> bool:
         """Take a committed message; True when it extended the consecutive run."""
@@ -177,6 +178,7 @@ class Channel:
     def log(self, position: int, item: Ephemeral) -> None:
         if isinstance(item, PresenceChange):
             self.apply(item)
+        self.encoded_changes.clear()
         now = time.monotonic()
         self.ephemeral.append((position, now, item))
         while self.ephemeral and (
@@ -188,6 +190,8 @@ class Channel:
         """Ephemeral items logged in (after, upto]; None when some were already trimmed."""
         if after < self.trimmed_position:
             return None
+        if not self.ephemeral or self.ephemeral[-1][0] <= after:
+            return []  # the usual case: nothing new
         return [item for position, _, item in self.ephemeral if after < position <= upto]
 
     def wake_all(self) -> None:
@@ -272,6 +276,10 @@ class Hub:
             channel = self._channels[group_id] = Channel(group_id, self.position)
         channel.last_used = time.monotonic()
         return channel
+
+    def known_channel(self, group_id: int) -> Channel | None:
+        """The group's channel if this process has one (never creates it)."""
+        return self._channels.get(group_id)
 
     def park(self, user_id: int, group_ids: Iterable[int]) -> Waiter:
         """Register a waiter *before* reading, so that no wake-up can fall in between."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -30,6 +30,15 @@ class Metrics:
             registry=self.registry,
         )
         Gauge("chat_open_polls", "Events requests open now", registry=self.registry).set_function(open_polls)
+        self._request_counters: dict[tuple[str, str, int], Counter] = {}
+
+    def request_answered(self, handler: str, method: str, status: int) -> None:
+        """Count a request; each label set's counter is looked up once, not per request."""
+        key = (handler, method, status)
+        counter = self._request_counters.get(key)
+        if counter is None:
+            counter = self._request_counters[key] = self.requests.labels(handler, method, str(status))
+        counter.inc()
 
     def watch_redis(self, connected: Callable[[], float], received: Callable[[], float]) -> None:
         Gauge("chat_redis_connected", "1 while this process listens to Redis", registry=self.registry).set_function(
@@ -39,7 +48,9 @@ class Metrics:
             "chat_redis_changes_received", "Changes heard from other processes through Redis", registry=self.registry
         ).set_function(received)
 
-    def delivered(self, messages: Iterable[StoredMessage]) -> None:
+    def delivered(self, messages: list[StoredMessage]) -> None:
+        if not messages:
+            return
         now = utcnow()
         for stored in messages:
             self.delivery_latency.observe(max(0.0, (now - stored.message.created_at).total_seconds()))

@@ -15,6 +15,12 @@ def utcnow() -> datetime.datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
+def as_utc(timestamp: float) -> datetime.datetime:
+    """A time.time() value as utcnow() gives it (naive UTC, milliseconds)."""
+    moment = datetime.datetime.fromtimestamp(timestamp, UTC).replace(tzinfo=None)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def online_since(timeout: float) -> datetime.datetime:
     """The oldest last-seen time that still counts as online."""
     return utcnow() - datetime.timedelta(seconds=timeout)

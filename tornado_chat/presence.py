@@ -22,7 +22,7 @@ from tornado.ioloop import PeriodicCallback
 
 from .config import Settings
 from .hub import Notifier
-from .models import User, online_since, utcnow
+from .models import User, as_utc, online_since
 from .storage import Storage
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class Presence:
         self._change_interval = settings.presence_change_interval
         self._open_polls: dict[int, int] = {}
         self._users: dict[int, User] = {}
-        self._unwritten: dict[int, datetime.datetime] = {}
+        self._unwritten: dict[int, float] = {}  # user -> time.time() last seen, not yet written
         self._written: set[int] = set()
         self._arrival_flush: asyncio.TimerHandle | None = None
         self._flushing: asyncio.Lock = asyncio.Lock()
@@ -71,7 +71,7 @@ class Presence:
     def poll_started(self, user: User) -> None:
         self._open_polls[user.id] = self._open_polls.get(user.id, 0) + 1
         self._users[user.id] = user
-        self._unwritten[user.id] = utcnow()
+        self._unwritten[user.id] = time.time()
         if user.id not in self._written and self._arrival_flush is None:
             loop = asyncio.get_running_loop()
             self._arrival_flush = loop.call_later(ARRIVAL_BATCH_DELAY, lambda: loop.create_task(self.flush()))
@@ -82,7 +82,7 @@ class Presence:
             self._open_polls[user.id] = remaining
         else:
             self._open_polls.pop(user.id, None)
-        self._unwritten[user.id] = utcnow()
+        self._unwritten[user.id] = time.time()
 
     @property
     def open_polls(self) -> int:
@@ -92,7 +92,7 @@ class Presence:
 
     async def _refresh(self) -> None:
         """Users with an open poll stay online: their last-seen is rewritten well within the timeout."""
-        now = utcnow()
+        now = time.time()
         for user_id in self._open_polls:
             self._unwritten[user_id] = now
         await self.flush()
@@ -105,7 +105,9 @@ class Presence:
             if not batch:
                 return
             try:
-                arrived = await self._storage.mark_present(batch, self.online_since())
+                arrived = await self._storage.mark_present(
+                    {user_id: as_utc(seen) for user_id, seen in batch.items()}, self.online_since()
+                )
             except Exception:
                 log.exception("writing presence of %d users", len(batch))
                 for user_id, seen in batch.items():
