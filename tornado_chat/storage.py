@@ -316,25 +316,21 @@ class Storage:
         """
         async with self._transaction() as cur:
             await cur.execute(
-                """SELECT g.last_seq, m.id FROM chat_groups g
+                """SELECT g.last_seq, m.id,
+                          (SELECT r.id FROM messages r WHERE r.group_id = g.id AND r.user_id = %s AND r.client_id = %s)
+                   FROM chat_groups g
                    LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = %s
                    WHERE g.id = %s FOR UPDATE""",
-                (user.id, group_id),
+                (user.id, client_id, user.id, group_id),
             )
             row = await cur.fetchone()
             if row is None:
                 raise NoSuchGroup(group_id)
             if row[1] is None:
                 raise NotMember(group_id)
-            if client_id is not None:
-                await cur.execute(
-                    f"""SELECT {_MESSAGE_COLUMNS} FROM {_MESSAGE_FROM}
-                        WHERE m.group_id = %s AND m.user_id = %s AND m.client_id = %s""",
-                    (group_id, user.id, client_id),
-                )
-                existing = await cur.fetchone()
-                if existing:
-                    return _message(existing), False
+            if row[2] is not None:
+                await cur.execute(f"SELECT {_MESSAGE_COLUMNS} FROM {_MESSAGE_FROM} WHERE m.id = %s", (row[2],))
+                return _message(await cur.fetchone()), False
             seq = row[0] + 1
             now = utcnow()
             kind = "text" if image is None else "image"
