@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tornado_chat.events import Cursor
+from tornado_chat.hub import WAKE_INTERVAL_MAX
 from tornado_chat.models import User
 
 from .conftest import Account, Client, Server, StartServer, StatementCounter, query
@@ -404,6 +405,33 @@ async def test_waking_many_waiters_costs_no_database_query_per_waiter(start_serv
     with_waiters, answers = await statements_to_send("to everyone", waiting)
     assert [m["text"] for a in answers for m in messages(a.json["events"])] == ["to everyone"] * len(listeners)
     assert with_waiters <= alone + 1, f"{with_waiters} statements with {len(listeners)} waiters, {alone} alone"
+
+
+async def test_news_after_a_quiet_spell_wakes_the_waiters_at_once(server: Server) -> None:
+    client = server.client()
+    (ana, bob), group = await members(client, 2)
+    hub = server.app.service.hub
+    waiter = hub.park(ana.id, [group["id"]])
+    await asyncio.sleep(2 * WAKE_INTERVAL_MAX)  # whatever the set-up woke is past
+    hub.typing(group["id"], User(bob.id, bob.username))
+    assert await waiter.wait(0), "the first news after a quiet spell should not wait"
+    hub.discard(waiter)
+
+
+async def test_news_right_after_a_wake_up_round_waits_for_the_next_round(server: Server) -> None:
+    client = server.client()
+    (ana, bob), group = await members(client, 2)
+    hub, typist = server.app.service.hub, User(bob.id, bob.username)
+    first = hub.park(ana.id, [group["id"]])
+    await asyncio.sleep(2 * WAKE_INTERVAL_MAX)
+    hub.typing(group["id"], typist)
+    assert await first.wait(0)
+    second = hub.park(ana.id, [group["id"]])
+    hub.typing(group["id"], typist)
+    assert not await second.wait(0), "news right after a round should join the next round"
+    assert await second.wait(10 * WAKE_INTERVAL_MAX), "the next round should come within the interval"
+    hub.discard(first)
+    hub.discard(second)
 
 
 async def test_presence_is_written_in_batches_not_once_per_poll(start_server: StartServer) -> None:
