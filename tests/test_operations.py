@@ -90,3 +90,11 @@ async def test_a_server_told_to_stop_answers_its_waiting_polls_instead_of_failin
     assert answer.json == {"cursor": cursor, "events": []}
     assert chat.process.wait(timeout=20) == 0
     http.close()
+
+
+async def test_json_answers_are_not_stored_by_caches_and_carry_no_etag(client: Client) -> None:
+    ana = await client.register()
+    r = await client.request("GET", "/api/groups", token=ana.token)
+    assert r.status == 200
+    assert r.headers["Cache-Control"] == "no-store"
+    assert "ETag" not in r.headers
