@@ -36,18 +36,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import io
 import json
 import logging
 import platform
 import random
 import secrets
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -57,7 +54,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import PIL  # noqa: E402
-import pymysql  # noqa: E402
 import tornado  # noqa: E402
 from PIL import Image  # noqa: E402
 from send_to_receive import (  # noqa: E402
@@ -65,19 +61,12 @@ from send_to_receive import (  # noqa: E402
     Connection,
     Receiver,
     add_common_arguments,
-    bench_database,
     check_delivery,
-    free_port,
     milliseconds,
     register,
-    start_server,
-    stop_server,
-    tail,
+    run_against_one_server,
     wait_healthy,
 )
-
-from tornado_chat.config import ConfigError  # noqa: E402
-from tornado_chat.dbserver import DBServerError  # noqa: E402
 
 log = logging.getLogger("bench")
 
@@ -306,30 +295,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.json_only else logging.INFO, format="bench: %(message)s")
-    workdir = Path(tempfile.mkdtemp(prefix="chat-bench-"))
-    stack = contextlib.ExitStack()
-    server: subprocess.Popen[bytes] | None = None
-    try:
-        url = stack.enter_context(bench_database(args.database_url, workdir))
-        port = free_port()
-        server = start_server(workdir, port, url)
-        measured = asyncio.run(bench(server, port, args.uploads, args.baseline))
-    except (BenchError, ConfigError, DBServerError, pymysql.MySQLError, TimeoutError) as exc:
-        print(f"{SCENARIO}: {str(exc) or type(exc).__name__}", file=sys.stderr)
-        if server is not None:
-            print(f"last lines of the server's log:\n{tail(workdir / f'server-{port}.log')}", file=sys.stderr)
-        return 1
-    finally:
-        if server is not None:
-            stop_server(server)
-        stack.close()
-        shutil.rmtree(workdir, ignore_errors=True)
-    result = report(measured)
-    print(json.dumps(result), flush=True)
-    if not args.json_only:
-        print(table(result))
-    return 0
+
+    async def measure(server: subprocess.Popen[bytes], port: int) -> dict[str, Any]:
+        return report(await bench(server, port, args.uploads, args.baseline))
+
+    return run_against_one_server(SCENARIO, args, measure, table)
 
 
 if __name__ == "__main__":

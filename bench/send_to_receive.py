@@ -45,7 +45,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -408,8 +408,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def run_against_one_server(
+    scenario: str,
+    args: argparse.Namespace,
+    bench: Callable[[subprocess.Popen[bytes], int], Awaitable[dict[str, Any]]],
+    table: Callable[[dict[str, Any]], str],
+) -> int:
+    """The frame of a one-server benchmark: a database and run.py, ``bench``'s figures printed
+    as a JSON line and a table, everything stopped and removed after; 1 when it failed."""
     logging.basicConfig(level=logging.WARNING if args.json_only else logging.INFO, format="bench: %(message)s")
     stack = contextlib.ExitStack()
     workdir = Path(tempfile.mkdtemp(prefix="chat-bench-"))
@@ -418,9 +424,9 @@ def main(argv: list[str] | None = None) -> int:
         url = stack.enter_context(bench_database(args.database_url, workdir))
         port = free_port()
         server = start_server(workdir, port, url)
-        latencies, round_trips = asyncio.run(bench(server, port, args.messages))
-    except (BenchError, ConfigError, DBServerError, pymysql.MySQLError) as exc:
-        print(f"send_to_receive: {exc}", file=sys.stderr)
+        result = asyncio.run(bench(server, port))
+    except (BenchError, ConfigError, DBServerError, pymysql.MySQLError, TimeoutError) as exc:
+        print(f"{scenario}: {str(exc) or type(exc).__name__}", file=sys.stderr)
         if server is not None:
             print(f"last lines of the server's log:\n{tail(workdir / f'server-{port}.log')}", file=sys.stderr)
         return 1
@@ -429,11 +435,19 @@ def main(argv: list[str] | None = None) -> int:
             stop_server(server)
         stack.close()
         shutil.rmtree(workdir, ignore_errors=True)
-    result = report(latencies, round_trips)
     print(json.dumps(result), flush=True)
     if not args.json_only:
         print(table(result))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    async def measure(server: subprocess.Popen[bytes], port: int) -> dict[str, Any]:
+        return report(*await bench(server, port, args.messages))
+
+    return run_against_one_server("send_to_receive", args, measure, table)
 
 
 if __name__ == "__main__":
