@@ -72,6 +72,7 @@ async def create_app(settings: Settings, notifier: Notifier | None = None, **tor
     if isinstance(notifier, RedisNotifier):
         redis_notifier = notifier
         app.service.metrics.watch_redis(lambda: float(redis_notifier.connected), lambda: redis_notifier.received)
+    await app.service.hasher.prepare()
     app.service.presence.start()
     app._gc = PeriodicCallback(hub.collect_garbage, GC_INTERVAL_MS)
     app._gc.start()

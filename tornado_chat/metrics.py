@@ -48,6 +48,11 @@ class Metrics:
             "chat_redis_changes_received", "Changes heard from other processes through Redis", registry=self.registry
         ).set_function(received)
 
+    def watch_password_checks(self, checks: Callable[[], float]) -> None:
+        Gauge(
+            "chat_password_checks", "bcrypt checks run: one per sign-in, known username or not", registry=self.registry
+        ).set_function(checks)
+
     def delivered(self, messages: list[StoredMessage]) -> None:
         if not messages:
             return
