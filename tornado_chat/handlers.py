@@ -33,6 +33,7 @@ POLL_TIMEOUT_MAX = 60.0
 HISTORY_LIMIT_DEFAULT = 50
 HISTORY_LIMIT_MAX = 200
 MAX_UPLOAD_BODY = images.MAX_BYTES + 64 * 1024  # the image and its multipart wrapping
+ERROR_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 
 class APIError(tornado.web.HTTPError):
@@ -163,8 +164,12 @@ class BaseHandler(tornado.web.RequestHandler):
         self.error_answer(status_code, code, message)
 
     def error_answer(self, status: int, code: str, message: str) -> None:
+        """An error as JSON; a browser that opens it (a mistyped address) gets a page that
+        runs nothing, cannot be framed and leaks no referrer."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Content-Security-Policy", ERROR_CSP)
+        self.set_header("Referrer-Policy", "same-origin")
         self.finish(json.dumps({"error": {"code": code, "message": message}}))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:

@@ -48,10 +48,11 @@ class Metrics:
             "chat_redis_changes_received", "Changes heard from other processes through Redis", registry=self.registry
         ).set_function(received)
 
-    def watch_password_checks(self, checks: Callable[[], float]) -> None:
+    def watch_bcrypt(self, operations: Callable[[], float]) -> None:
         Gauge(
-            "chat_password_checks", "bcrypt checks run: one per sign-in, known username or not", registry=self.registry
-        ).set_function(checks)
+            "chat_bcrypt_operations", "bcrypt hashes and checks run: one per sign-in, known username or not",
+            registry=self.registry,
+        ).set_function(operations)
 
     def delivered(self, messages: list[StoredMessage]) -> None:
         if not messages:
