@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS sessions (
 -- count as last used when they were made.
 ALTER TABLE sessions ADD COLUMN IF NOT EXISTS last_used_at DATETIME(3) NULL;
 UPDATE sessions SET last_used_at = created_at WHERE last_used_at IS NULL;
+ALTER TABLE sessions ADD INDEX IF NOT EXISTS sessions_last_used (last_used_at);
 
 -- `groups` is a reserved word in MySQL 8, hence chat_groups.
 -- name_key is the trimmed, NFC-normalised, case-folded name compared bytewise:

@@ -146,6 +146,17 @@ async def test_the_long_polls_session_cache_honours_the_idle_timeout(start_serve
     assert (r.status, r.error_code) == (401, "not_authenticated")
 
 
+async def test_sessions_past_the_idle_timeout_are_deleted(server: Server) -> None:
+    client = server.client()
+    idle, active = await client.register(), await client.register()
+    query(server.settings.database, "UPDATE sessions SET last_used_at = last_used_at - INTERVAL 31 DAY "
+          "WHERE token_hash = %s", (token_hash(idle.token),))
+    await server.app.service.delete_idle_sessions()
+    rows = query(server.settings.database, "SELECT user_id FROM sessions WHERE user_id IN (%s, %s)",
+                 (idle.id, active.id))
+    assert rows == [(active.id,)]
+
+
 def test_the_idle_timeout_is_a_flag() -> None:
     assert parse_args(["--session-idle-timeout", "12h"]).session_idle_timeout == 12 * 3600
     assert parse_args([]).session_idle_timeout == 30 * 86400

@@ -204,6 +204,12 @@ class ChatService:
             self.sessions.put(hashed, user, idle_left)
         return user
 
+    async def delete_idle_sessions(self) -> None:
+        """Drop the rows of sessions past their idle timeout (they are refused anyway)."""
+        await self.storage.delete_idle_sessions(
+            utcnow() - datetime.timedelta(seconds=self.settings.session_idle_timeout)
+        )
+
     async def revoke_session(self, token: str) -> None:
         hashed = token_hash(token)
         await self.storage.delete_session(hashed)

@@ -192,6 +192,12 @@ class Storage:
     async def touch_session(self, token_hash: str, now: datetime.datetime) -> None:
         await self._one("UPDATE sessions SET last_used_at = %s WHERE token_hash = %s", (now, token_hash))
 
+    async def delete_idle_sessions(self, used_before: datetime.datetime) -> int:
+        """Forget sessions that can no longer be used; how many there were."""
+        async with self._cursor() as cur:
+            await cur.execute("DELETE FROM sessions WHERE last_used_at < %s", (used_before,))
+            return cur.rowcount
+
     async def delete_session(self, token_hash: str) -> None:
         await self._one("DELETE FROM sessions WHERE token_hash = %s", (token_hash,))
 
