@@ -5,21 +5,24 @@ VENV := .venv
 VENV_STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv .venv db-server run test lint bench clean
+.PHONY: help venv .venv db-server run test lint audit lock bench clean
 
 help:
 	@echo "make run [ARGS='--port 9000']   run the chat server (embedded MariaDB unless CHAT_DATABASE_URL is set)"
 	@echo "make test [PYTEST_ARGS=...]      run the test suite"
 	@echo "make lint                        ruff check"
+	@echo "make audit                       pip-audit of requirements.lock, strict (every package looked up)"
+	@echo "make lock                        re-pin requirements.lock from .venv (after changing dependencies)"
 	@echo "make bench [ARGS=...]            the benchmark suite against the in-memory yardstick (ARGS=--quick: ~80 s)"
 	@echo "make venv                        create/refresh .venv"
 	@echo "make db-server                   install MariaDB server binaries if missing"
 	@echo "make clean                       remove .venv and caches (keeps var/)"
 
-# Re-install whenever the package metadata changes; the stamp records the last install.
-$(VENV_STAMP): setup.cfg pyproject.toml
+# Re-install whenever the package metadata or the pins change; the stamp records the last install.
+# requirements.lock pins every dependency (and theirs) to the versions audited.
+$(VENV_STAMP): setup.cfg pyproject.toml requirements.lock
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install -e '.[test]'
+	$(VENV)/bin/python -m pip install -c requirements.lock -e '.[test]'
 	touch $@
 
 venv .venv: $(VENV_STAMP)
@@ -36,10 +39,21 @@ test: $(VENV_STAMP)
 	./scripts/ensure-browser
 	./scripts/ensure-nginx
 	./scripts/ensure-redis
+	$(PIP_AUDIT)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV_STAMP)
 	$(VENV)/bin/ruff check .
+
+# A pinned version with a known vulnerability fails `make test`; a package pip-audit could not
+# look up is listed and skipped there, and fails `make audit` (--strict).
+PIP_AUDIT = $(VENV)/bin/pip-audit --no-deps --disable-pip --progress-spinner off -r requirements.lock
+
+audit: $(VENV_STAMP)
+	$(PIP_AUDIT) --strict
+
+lock: $(VENV_STAMP)
+	$(VENV)/bin/python -m pip freeze --exclude-editable > requirements.lock
 
 bench: $(VENV_STAMP) db-server
 	$(VENV)/bin/python bench/suite.py $(ARGS)

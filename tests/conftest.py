@@ -241,8 +241,14 @@ class Server:
         return Client(self.base_url, self.http, {} if cookies else None)
 
 
+NO_RATE_LIMITS = {"register_limit": None, "send_limit": None, "upload_limit": None, "typing_limit": None}
+NO_RATE_LIMIT_FLAGS = ("--register-limit", "off", "--send-limit", "off", "--upload-limit", "off",
+                       "--typing-limit", "off")
+
+
 def make_settings(database: DatabaseURL, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"database": database, "cookie_secret": "test-secret-" + "x" * 32, "bcrypt_rounds": 4}
+    values.update(NO_RATE_LIMITS)  # tests of the limits (test_security.py) turn them on
     values.update(overrides)
     return Settings(**values)
 
@@ -351,7 +357,8 @@ def chat_processes(database: DatabaseURL, tmp_path: Path) -> Iterator[Callable[.
         log_file = log_path.open("w")
         process = subprocess.Popen(
             [sys.executable, "run.py", "--port", str(port), "--database-url", database.url(),
-             "--bcrypt-rounds", "4", "--var-dir", str(tmp_path / "var"), "--cookie-secret", "test-secret", *args],
+             "--bcrypt-rounds", "4", "--var-dir", str(tmp_path / "var"), "--cookie-secret", "test-secret",
+             *NO_RATE_LIMIT_FLAGS, *args],
             cwd=PROJECT_ROOT, stdout=log_file, stderr=subprocess.STDOUT, text=True,
         )
         chat = ChatProcess(process, f"http://127.0.0.1:{port}", log_path)

@@ -18,6 +18,7 @@ from .service import ChatService
 from .storage import Storage, ensure_database
 
 GC_INTERVAL_MS = 60_000
+IDLE_SESSIONS_INTERVAL_MS = 3_600_000
 SHUTDOWN_GRACE = 3.0  # seconds for the released polls to write their answers
 
 
@@ -39,6 +40,7 @@ class ChatApp(tornado.web.Application):
                 break
             await asyncio.sleep(0.05)
         self._gc.stop()
+        self._idle_sessions.stop()
         await self.service.presence.stop()
         if isinstance(self.service.notifier, RedisNotifier):
             await self.service.notifier.stop()
@@ -72,7 +74,10 @@ async def create_app(settings: Settings, notifier: Notifier | None = None, **tor
     if isinstance(notifier, RedisNotifier):
         redis_notifier = notifier
         app.service.metrics.watch_redis(lambda: float(redis_notifier.connected), lambda: redis_notifier.received)
+    await app.service.hasher.prepare()
     app.service.presence.start()
     app._gc = PeriodicCallback(hub.collect_garbage, GC_INTERVAL_MS)
     app._gc.start()
+    app._idle_sessions = PeriodicCallback(app.service.delete_idle_sessions, IDLE_SESSIONS_INTERVAL_MS)
+    app._idle_sessions.start()
     return app

@@ -31,9 +31,17 @@ def _bcrypt_input(password: str) -> bytes:
 class PasswordHasher:
     def __init__(self, rounds: int) -> None:
         self.rounds = rounds
+        self.operations = 0  # bcrypt hashes and checks run, for /metrics: a sign-in runs one, known user or not
         self._decoy: str | None = None
 
+    async def prepare(self) -> None:
+        """Hash the decoy that unknown usernames are checked against, at start-up: made
+        lazily, the first unknown username would take twice as long as a wrong password."""
+        if self._decoy is None:
+            self._decoy = await self.hash(secrets.token_urlsafe(16))
+
     async def hash(self, password: str) -> str:
+        self.operations += 1
         hashed = await asyncio.get_running_loop().run_in_executor(
             None, lambda: bcrypt.hashpw(_bcrypt_input(password), bcrypt.gensalt(self.rounds))
         )
@@ -43,13 +51,14 @@ class PasswordHasher:
         """Check a password. With no hash (an unknown user) check against a decoy and
         say no: the answer takes as long as for a wrong password."""
         if hashed is None:
-            if self._decoy is None:
-                self._decoy = await self.hash(secrets.token_urlsafe(16))
+            await self.prepare()
+            assert self._decoy is not None
             await self._checkpw(password, self._decoy)
             return False
         return await self._checkpw(password, hashed)
 
     async def _checkpw(self, password: str, hashed: str) -> bool:
+        self.operations += 1
         return await asyncio.get_running_loop().run_in_executor(
             None, bcrypt.checkpw, _bcrypt_input(password), hashed.encode("ascii")
         )
@@ -84,12 +93,14 @@ class SessionCache:
             return None
         return entry[0]
 
-    def put(self, token_hash: str, user: User) -> None:
+    def put(self, token_hash: str, user: User, idle_left: float) -> None:
+        """Keep ``user`` for the TTL, or less when the session goes idle sooner
+        (``idle_left`` seconds from now): a cached session must expire like a stored one."""
         if not self.enabled:
             return
         if len(self._entries) >= self.limit:
             self.clear()
-        self._entries[token_hash] = (user, time.monotonic() + self.ttl)
+        self._entries[token_hash] = (user, time.monotonic() + min(self.ttl, idle_left))
 
     def forget(self, token_hash: str) -> None:
         self._entries.pop(token_hash, None)
@@ -108,7 +119,8 @@ def pause_after(failures: int, allowed: int, max_delay: float) -> float:
 @dataclass
 class _Failures:
     times: deque[float]
-    blocked_until: float = 0.0
+    blocked_at: float = 0.0
+    pause: float = 0.0
 
 
 class LoginThrottle:
@@ -120,12 +132,19 @@ class LoginThrottle:
         self.max_delay = max_delay
         self._keys: dict[str, _Failures] = {}
 
-    async def retry_after(self, key: str) -> int:
-        """Seconds until ``key`` may try again; 0 when it may now."""
+    async def retry_after(self, key: str, cap: float | None = None) -> int:
+        """Seconds until ``key`` may try again; 0 when it may now. ``cap``: a shorter
+        pause, counted from the same failure (for a sign-in from an address that has not failed)."""
         entry = self._keys.get(key)
         if entry is None:
             return 0
-        return max(0, math.ceil(entry.blocked_until - time.monotonic()))
+        pause = entry.pause if cap is None else min(entry.pause, cap)
+        return max(0, math.ceil(entry.blocked_at + pause - time.monotonic()))
+
+    async def has_failed(self, key: str) -> bool:
+        """Whether ``key`` failed within the window."""
+        entry = self._keys.get(key)
+        return entry is not None and bool(entry.times) and entry.times[-1] >= time.monotonic() - self.window
 
     async def failed(self, key: str) -> None:
         now = time.monotonic()
@@ -135,7 +154,7 @@ class LoginThrottle:
         entry.times.append(now)
         pause = pause_after(len(entry.times), self.allowed, self.max_delay)
         if pause:
-            entry.blocked_until = now + pause
+            entry.blocked_at, entry.pause = now, pause
         self._prune(now)
 
     async def succeeded(self, key: str) -> None:
@@ -160,12 +179,23 @@ class RedisLoginThrottle:
     def _key(self, key: str) -> str:
         return f"tornado_chat:login:{self._scope}:{hashlib.sha256(key.encode('utf-8', 'surrogatepass')).hexdigest()}"
 
-    async def retry_after(self, key: str) -> int:
+    async def retry_after(self, key: str, cap: float | None = None) -> int:
         try:
-            millis = await self._client.pttl(self._key(key) + ":paused")
+            async with self._client.pipeline(transaction=False) as pipe:
+                pipe.get(self._key(key) + ":paused")
+                pipe.pttl(self._key(key) + ":paused")
+                pause, millis = await pipe.execute()
         except (RedisError, OSError):
-            return await self._local.retry_after(key)
+            return await self._local.retry_after(key, cap)
+        if cap is not None and pause is not None:
+            millis -= max(0, int(pause) - int(cap * 1000))  # the value is the whole pause, in ms
         return math.ceil(millis / 1000) if millis > 0 else 0
+
+    async def has_failed(self, key: str) -> bool:
+        try:
+            return bool(await self._client.exists(self._key(key)))
+        except (RedisError, OSError):
+            return await self._local.has_failed(key)
 
     async def failed(self, key: str) -> None:
         local = self._local
@@ -179,7 +209,7 @@ class RedisLoginThrottle:
                 _, _, failures, _ = await pipe.execute()
             pause = pause_after(failures, local.allowed, local.max_delay)
             if pause:
-                await self._client.set(name + ":paused", "1", px=int(pause * 1000))
+                await self._client.set(name + ":paused", int(pause * 1000), px=int(pause * 1000))
         except (RedisError, OSError):
             await local.failed(key)
 

@@ -7,10 +7,15 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from .ratelimit import Limit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
+# Generous for people and bots alike; bench/ turns them off.
+DEFAULT_LIMITS = {"register": "60/h:10", "send": "20/s:60", "upload": "1/s:10", "typing": "2/s:10"}
 
 
 class ConfigError(ValueError):
@@ -91,8 +96,20 @@ class Settings:
     login_failures_per_address: int = 20
     login_failure_window: float = 900.0
     login_max_delay: float = 300.0
+    # ...but from an address with no failure in the window, an account waits at most this.
+    login_clean_address_delay: float = 30.0
     db_pool_size: int = 20
     redis_url: str | None = None
+    # Sessions unused for this long are refused; their last use is written at most
+    # once per touch interval, not on every request.
+    session_idle_timeout: float = 30 * 86400.0
+    session_touch_interval: float = 600.0
+    # Token buckets (ratelimit.py), None for no limit: registrations per address,
+    # sends, uploads and typing notices per user.
+    register_limit: Limit | None = Limit.parse(DEFAULT_LIMITS["register"])
+    send_limit: Limit | None = Limit.parse(DEFAULT_LIMITS["send"])
+    upload_limit: Limit | None = Limit.parse(DEFAULT_LIMITS["upload"])
+    typing_limit: Limit | None = Limit.parse(DEFAULT_LIMITS["typing"])
 
 
 def load_or_create_cookie_secret(var_dir: Path) -> str:
@@ -106,6 +123,37 @@ def load_or_create_cookie_secret(var_dir: Path) -> str:
     with os.fdopen(fd, "w") as f:
         f.write(secret + "\n")
     return secret
+
+
+def duration(text: str) -> float:
+    """Seconds from ``90``, ``90s``, ``15m``, ``12h`` or ``30d``."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (text[:-1], units[text[-1]]) if text[-1:] in units else (text, 1)
+    try:
+        seconds = float(number) * unit
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a duration is a number with s, m, h or d, e.g. 30d; got {text!r}") from None
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"a duration must be positive, got {text!r}")
+    return seconds
+
+
+def limit(text: str) -> Limit | None:
+    try:
+        return Limit.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def security_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The Settings fields of the session and rate-limit flags."""
+    return {
+        "session_idle_timeout": args.session_idle_timeout,
+        "register_limit": args.register_limit,
+        "send_limit": args.send_limit,
+        "upload_limit": args.upload_limit,
+        "typing_limit": args.typing_limit,
+    }
 
 
 def build_arg_parser() -> argparse.ArgumentParser:
@@ -152,6 +200,22 @@ def build_arg_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="trust X-Forwarded-For / X-Real-Ip / X-Scheme: only behind a proxy that sets them",
     )
+    parser.add_argument(
+        "--session-idle-timeout",
+        type=duration,
+        default=Settings.session_idle_timeout,
+        help="sign a session out after it is unused this long, e.g. 12h or 30d (default: 30d)",
+    )
+    for name, what in (("register", "registrations per client address"), ("send", "messages sent per user"),
+                       ("upload", "image uploads per user"), ("typing", "typing notices per user")):
+        parser.add_argument(
+            f"--{name}-limit",
+            type=limit,
+            default=DEFAULT_LIMITS[name],
+            metavar="RATE/UNIT:BURST",
+            help=f"{what}, a token bucket per process: e.g. 20/s:60, 60/h:10, or off "
+            f"(default: {DEFAULT_LIMITS[name]})",
+        )
     parser.add_argument("--debug", action="store_true", help="Tornado debug mode (autoreload, tracebacks in logs)")
     return parser
 

@@ -20,7 +20,7 @@ from . import images, validation
 from .events import Cursor, InvalidCursor, Poll
 from .metrics import CONTENT_TYPE
 from .models import User
-from .service import BadCredentials, ChatService, TooManyAttempts
+from .service import BadCredentials, ChatService, RateLimited, TooManyAttempts
 from .storage import GroupExists, NoSuchGroup, NotMember, UsernameTaken
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ POLL_TIMEOUT_MAX = 60.0
 HISTORY_LIMIT_DEFAULT = 50
 HISTORY_LIMIT_MAX = 200
 MAX_UPLOAD_BODY = images.MAX_BYTES + 64 * 1024  # the image and its multipart wrapping
+ERROR_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 
 class APIError(tornado.web.HTTPError):
@@ -155,6 +156,9 @@ class BaseHandler(tornado.web.RequestHandler):
             status_code, code, message = 404, "group_not_found", "no such group"
         elif isinstance(exc, NotMember):
             status_code, code, message = 403, "not_member", "join the group first"
+        elif isinstance(exc, RateLimited):
+            status_code, code, message = 429, "rate_limited", f"too many requests ({exc.what}); wait and try again"
+            self.set_header("Retry-After", str(exc.retry_after))
         elif isinstance(exc, pymysql.err.OperationalError | pymysql.err.InterfaceError):
             status_code, code, message = 503, "unavailable", "the database is unavailable; try again"
         elif status_code in _GENERIC_CODES:
@@ -164,13 +168,17 @@ class BaseHandler(tornado.web.RequestHandler):
         self.error_answer(status_code, code, message)
 
     def error_answer(self, status: int, code: str, message: str) -> None:
+        """An error as JSON; a browser that opens it (a mistyped address) gets a page that
+        runs nothing, cannot be framed and leaks no referrer."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Content-Security-Policy", ERROR_CSP)
+        self.set_header("Referrer-Policy", "same-origin")
         self.finish(json.dumps({"error": {"code": code, "message": message}}))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """Rule breaks and missing rows are answers, not server errors: no traceback in the log."""
-        if isinstance(value, validation.Invalid | NoSuchGroup | NotMember):
+        if isinstance(value, validation.Invalid | NoSuchGroup | NotMember | RateLimited):
             return
         super().log_exception(typ, value, tb)
 
@@ -190,7 +198,7 @@ class UsersHandler(BaseHandler):
         username = validation.username(body.get("username"))
         password = validation.password(body.get("password"))
         try:
-            user = await self.service.register(username, password)
+            user = await self.service.register(username, password, self.request.remote_ip)
         except UsernameTaken as exc:
             raise APIError(409, "username_taken", "that username is taken") from exc
         await self.sign_in(user, HTTPStatus.CREATED)
@@ -291,7 +299,8 @@ class ImagesHandler(BaseHandler):
 
     async def prepare(self) -> None:
         await super().prepare()
-        self.require_user()
+        user = self.require_user()
+        self.service.charge("upload", user.id)  # before the body, which may be 10 MiB
         declared = self.request.headers.get("Content-Length", "")
         declared_size = int(declared) if declared.isdigit() else 0
         # Tornado's own limit must not answer first (with a bare 400): ours is the 413.
@@ -374,9 +383,7 @@ class OnlineHandler(BaseHandler):
 class TypingHandler(BaseHandler):
     async def post(self, raw_id: str) -> None:
         user = self.require_user()
-        group_id = self.group_id(raw_id)
-        await self.service.storage.membership(group_id, user.id)
-        self.service.notifier.typing(group_id, user)
+        await self.service.typing(user, self.group_id(raw_id))
         self.no_content()
 
 

@@ -48,6 +48,12 @@ class Metrics:
             "chat_redis_changes_received", "Changes heard from other processes through Redis", registry=self.registry
         ).set_function(received)
 
+    def watch_bcrypt(self, operations: Callable[[], float]) -> None:
+        Gauge(
+            "chat_bcrypt_operations", "bcrypt hashes and checks run: one per sign-in, known username or not",
+            registry=self.registry,
+        ).set_function(operations)
+
     def delivered(self, messages: list[StoredMessage]) -> None:
         if not messages:
             return

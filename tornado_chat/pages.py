@@ -18,7 +18,7 @@ from tornado.escape import json_encode
 
 from . import validation
 from .handlers import SESSION_COOKIE, BaseHandler
-from .service import BadCredentials, TooManyAttempts
+from .service import BadCredentials, RateLimited, TooManyAttempts
 from .storage import UsernameTaken
 
 TRANSLATIONS = Path(__file__).with_name("translations")
@@ -134,9 +134,15 @@ class RegisterPage(PageHandler):
         if errors:
             return self.auth_form("register", 400, username, errors)
         try:
-            user = await self.service.register(username, password)
+            user = await self.service.register(username, password, self.request.remote_ip)
         except UsernameTaken:
             return self.auth_form("register", 409, username, {"username": _("That username is taken.")})
+        except RateLimited as exc:
+            message = _("Too many new accounts from here. Try again in %(seconds)d seconds.") % {
+                "seconds": exc.retry_after
+            }
+            self.set_header("Retry-After", str(exc.retry_after))
+            return self.auth_form("register", 429, username, {"form": message})
         await self.start_session(user)
         self.redirect("/")
 

@@ -172,17 +172,31 @@ class Storage:
         return (User(row[0], row[1]), row[2]) if row else None
 
     async def create_session(self, user_id: int, token_hash: str) -> None:
+        now = utcnow()
         await self._one(
-            "INSERT INTO sessions (user_id, token_hash, created_at) VALUES (%s, %s, %s)",
-            (user_id, token_hash, utcnow()),
+            "INSERT INTO sessions (user_id, token_hash, created_at, last_used_at) VALUES (%s, %s, %s, %s)",
+            (user_id, token_hash, now, now),
         )
 
-    async def session_user(self, token_hash: str) -> User | None:
+    async def session_user(
+        self, token_hash: str, used_since: datetime.datetime
+    ) -> tuple[User, datetime.datetime] | None:
+        """The session's user and its last use, if it was used after ``used_since``."""
         row = await self._one(
-            f"SELECT {_USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = %s",
-            (token_hash,),
+            f"SELECT {_USER_COLUMNS}, s.last_used_at FROM sessions s JOIN users u ON u.id = s.user_id "
+            "WHERE s.token_hash = %s AND s.last_used_at > %s",
+            (token_hash, used_since),
         )
-        return User(row[0], row[1]) if row else None
+        return (User(row[0], row[1]), row[2]) if row else None
+
+    async def touch_session(self, token_hash: str, now: datetime.datetime) -> None:
+        await self._one("UPDATE sessions SET last_used_at = %s WHERE token_hash = %s", (now, token_hash))
+
+    async def delete_idle_sessions(self, used_before: datetime.datetime) -> int:
+        """Forget sessions that can no longer be used; how many there were."""
+        async with self._cursor() as cur:
+            await cur.execute("DELETE FROM sessions WHERE last_used_at < %s", (used_before,))
+            return cur.rowcount
 
     async def delete_session(self, token_hash: str) -> None:
         await self._one("DELETE FROM sessions WHERE token_hash = %s", (token_hash,))

@@ -1,0 +1,529 @@
+"""Security properties: sessions, sign-ins, requests from other sites, page headers, who may
+call what, rate limits. README's "Security" section maps each property to its tests."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from typing import Any
+
+import pytest
+import tornado.httpserver
+
+from tornado_chat.auth import pause_after, token_hash
+from tornado_chat.config import Settings, parse_args
+from tornado_chat.ratelimit import Limit
+
+from .conftest import PASSWORD, Account, Client, Response, Server, StartServer, free_port, query, unique
+from .test_images import encode, quadrants, upload
+
+XSRF = "0123456789abcdef0123456789abcdef"  # an _xsrf cookie and its echo, as a page would send them
+
+
+def set_cookies(response: Response) -> SimpleCookie:
+    jar: SimpleCookie = SimpleCookie()
+    for header in response.headers.get_list("Set-Cookie"):
+        jar.load(header)
+    return jar
+
+
+def sign_in_body(account: Account, password: str | None = None) -> dict[str, str]:
+    return {"username": account.username, "password": account.password if password is None else password}
+
+
+async def metric(client: Client, name: str) -> float:
+    text = (await client.request("GET", "/metrics")).body.decode()
+    return float(re.search(rf"^{name} (\S+)$", text, re.M)[1])
+
+
+Proxied = Callable[[Server], Awaitable[Client]]
+
+
+@pytest.fixture
+async def proxied() -> AsyncIterator[Proxied]:
+    """The same application behind ``--xheaders`` (as behind nginx): a client that may
+    say, in X-Real-Ip and X-Scheme, which address and scheme the request came from."""
+    servers: list[tornado.httpserver.HTTPServer] = []
+
+    async def start(server: Server) -> Client:
+        port = free_port()
+        http_server = tornado.httpserver.HTTPServer(server.app, xheaders=True)
+        http_server.listen(port, "127.0.0.1")
+        servers.append(http_server)
+        return Client(f"http://127.0.0.1:{port}", server.http)
+
+    yield start
+    for http_server in servers:
+        http_server.stop()
+        await http_server.close_all_connections()
+
+
+def from_address(address: str, scheme: str = "http") -> dict[str, str]:
+    return {"X-Real-Ip": address, "X-Scheme": scheme}
+
+
+# Sessions
+
+
+async def test_session_tokens_carry_at_least_128_random_bits_and_never_repeat(client: Client) -> None:
+    account = await client.register()
+    tokens = {account.token}
+    for _ in range(20):
+        r = await client.request("POST", "/api/session", sign_in_body(account))
+        tokens.add(r.json["token"])
+    assert len(tokens) == 21
+    for token in tokens:
+        assert len(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))) * 8 >= 128
+
+
+async def test_the_database_keeps_a_hash_of_each_session_never_the_token(server: Server) -> None:
+    client = server.client()
+    account = await client.register()
+    second = (await client.request("POST", "/api/session", sign_in_body(account))).json["token"]
+    rows = {row[0] for row in query(server.settings.database, "SELECT token_hash FROM sessions WHERE user_id = %s",
+                                    (account.id,))}
+    assert rows == {token_hash(account.token), token_hash(second)}
+    assert not rows & {account.token, second}
+
+
+async def test_signing_in_over_a_planted_session_cookie_gets_a_new_session(server: Server) -> None:
+    mallory = await server.client().register()
+    victim = await server.client().register()
+    browser = server.client(cookies=True)
+    await browser.request("POST", "/api/session", sign_in_body(mallory))
+    planted = browser.cookies["chat_session"]
+    r = await browser.request("POST", "/api/session", sign_in_body(victim),
+                              headers={"X-XSRFToken": browser.cookies["_xsrf"]})
+    assert r.status == 200
+    assert browser.cookies["chat_session"] != planted
+    me = await browser.request("GET", "/api/me")
+    assert me.json["user"] == victim.user
+
+
+async def test_a_session_unused_for_longer_than_the_idle_timeout_is_refused(server: Server) -> None:
+    client = server.client()
+    account = await client.register()
+    assert server.settings.session_idle_timeout == 30 * 86400  # the documented default
+    query(server.settings.database, "UPDATE sessions SET last_used_at = last_used_at - INTERVAL 31 DAY "
+          "WHERE token_hash = %s", (token_hash(account.token),))
+    r = await client.request("GET", "/api/me", token=account.token)
+    assert (r.status, r.error_code) == (401, "not_authenticated")
+
+
+async def test_a_session_used_within_the_idle_timeout_works_and_its_last_use_moves_on(server: Server) -> None:
+    client = server.client()
+    account = await client.register()
+    where = (token_hash(account.token),)
+    query(server.settings.database, "UPDATE sessions SET last_used_at = last_used_at - INTERVAL 29 DAY "
+          "WHERE token_hash = %s", where)
+    assert (await client.request("GET", "/api/me", token=account.token)).status == 200
+    (used, created), = query(server.settings.database,
+                             "SELECT last_used_at, created_at FROM sessions WHERE token_hash = %s", where)
+    assert used >= created
+
+
+async def test_requests_within_the_touch_interval_write_no_last_use(server: Server) -> None:
+    client = server.client()
+    account = await client.register()
+    where = (token_hash(account.token),)
+    before = query(server.settings.database, "SELECT last_used_at FROM sessions WHERE token_hash = %s", where)
+    for _ in range(5):
+        assert (await client.request("GET", "/api/me", token=account.token)).status == 200
+    assert query(server.settings.database, "SELECT last_used_at FROM sessions WHERE token_hash = %s", where) == before
+
+
+async def test_the_long_polls_session_cache_honours_the_idle_timeout(start_server: StartServer) -> None:
+    server = await start_server(session_idle_timeout=1.5)
+    client = server.client()
+    account = await client.register()
+    cursor = await client.cursor(account)  # the poll's session is now cached (for up to 60 s)
+    await asyncio.sleep(2.0)
+    r = await client.poll(account, cursor, timeout=0)
+    assert (r.status, r.error_code) == (401, "not_authenticated")
+
+
+async def test_sessions_past_the_idle_timeout_are_deleted(server: Server) -> None:
+    client = server.client()
+    idle, active = await client.register(), await client.register()
+    query(server.settings.database, "UPDATE sessions SET last_used_at = last_used_at - INTERVAL 31 DAY "
+          "WHERE token_hash = %s", (token_hash(idle.token),))
+    await server.app.service.delete_idle_sessions()
+    rows = query(server.settings.database, "SELECT user_id FROM sessions WHERE user_id IN (%s, %s)",
+                 (idle.id, active.id))
+    assert rows == [(active.id,)]
+
+
+def test_the_idle_timeout_is_a_flag() -> None:
+    assert parse_args(["--session-idle-timeout", "12h"]).session_idle_timeout == 12 * 3600
+    assert parse_args([]).session_idle_timeout == 30 * 86400
+
+
+@pytest.mark.parametrize(("scheme", "secure"), [("https", True), ("http", False)])
+async def test_session_cookies_are_httponly_samesite_lax_and_secure_over_https(
+    server: Server, proxied: Proxied, scheme: str, secure: bool
+) -> None:
+    behind_proxy = await proxied(server)
+    username = unique("ana")
+    registered = await behind_proxy.request("POST", "/api/users", {"username": username, "password": PASSWORD},
+                                            headers=from_address("192.0.2.7", scheme))
+    signed_in = await behind_proxy.request("POST", "/api/session", {"username": username, "password": PASSWORD},
+                                           headers=from_address("192.0.2.7", scheme))
+    assert (registered.status, signed_in.status) == (201, 200)
+    for r in (registered, signed_in):
+        cookie = set_cookies(r)["chat_session"]
+        assert cookie["httponly"] and cookie["samesite"] == "Lax"
+        assert bool(cookie["secure"]) is secure
+
+
+async def test_a_client_claiming_https_without_xheaders_gets_no_secure_cookie(client: Client) -> None:
+    r = await client.request("POST", "/api/users", {"username": unique("ana"), "password": PASSWORD},
+                             headers={"X-Scheme": "https", "X-Forwarded-Proto": "https"})
+    assert not set_cookies(r)["chat_session"]["secure"]
+
+
+# Signing in
+
+
+async def test_unknown_user_and_wrong_password_each_run_exactly_one_bcrypt_check(server: Server) -> None:
+    """No timing difference between them: both paths do the same bcrypt work, and the
+    decoy hash for unknown usernames is made at start-up, not at the first one."""
+    client = server.client()
+    start = await metric(client, "chat_bcrypt_operations")
+    assert start == 1  # the decoy, hashed at start-up
+    unknown = await client.request("POST", "/api/session", {"username": unique("nobody"), "password": PASSWORD})
+    after_unknown = await metric(client, "chat_bcrypt_operations")
+    account = await client.register()
+    after_register = await metric(client, "chat_bcrypt_operations")
+    wrong = await client.request("POST", "/api/session", sign_in_body(account, "wrong password"))
+    after_wrong = await metric(client, "chat_bcrypt_operations")
+    assert (after_unknown - start, after_wrong - after_register) == (1, 1)
+    assert unknown.status == wrong.status == 401
+    assert unknown.json == wrong.json
+
+
+def test_the_pause_after_failed_sign_ins_never_exceeds_the_cap() -> None:
+    cap = Settings.login_max_delay
+    assert cap <= 15 * 60
+    pauses = [pause_after(failures, Settings.login_failures_per_user, cap) for failures in range(1, 200)]
+    assert max(pauses) == cap
+    assert pauses == sorted(pauses)
+
+
+@pytest.mark.parametrize("counted_in", ["process", "redis"])
+async def test_an_address_that_has_not_failed_signs_in_after_a_short_cap(
+    start_server: StartServer, proxied: Proxied, redis_url: str, counted_in: str
+) -> None:
+    """Mallory guessing Ana's password pauses her account, for Mallory, for ever longer;
+    Ana, from an address that has not failed, waits at most the short cap."""
+    extra = {"redis_url": redis_url} if counted_in == "redis" else {}
+    server = await start_server(login_failures_per_user=1, login_clean_address_delay=0.5, **extra)
+    ana = await server.client().register()
+    client = await proxied(server)
+    mallory, anas_phone = from_address("203.0.113.66"), from_address("198.51.100.5")
+    for wait in (0, 0, 1.05):  # the 2nd failure pauses the account 1 s, the 3rd (once allowed) 2 s
+        await asyncio.sleep(wait)
+        r = await client.request("POST", "/api/session", sign_in_body(ana, "guess123"), headers=mallory)
+        assert r.status == 401, r.body
+    again = await client.request("POST", "/api/session", sign_in_body(ana), headers=mallory)
+    assert (again.status, again.error_code) == (429, "too_many_attempts")
+    assert int(again.headers["Retry-After"]) == 2
+    first = await client.request("POST", "/api/session", sign_in_body(ana), headers=anas_phone)
+    assert (first.status, int(first.headers["Retry-After"])) == (429, 1)
+    await asyncio.sleep(0.6)
+    r = await client.request("POST", "/api/session", sign_in_body(ana), headers=anas_phone)
+    assert r.status == 200, r.body
+
+
+# Requests from other sites
+
+
+async def signed_in_browser(server: Server) -> Client:
+    browser = server.client(cookies=True)
+    r = await browser.request("POST", "/api/users", {"username": unique("ana"), "password": PASSWORD})
+    assert r.status == 201
+    return browser
+
+
+async def test_a_cross_site_post_with_the_session_cookie_and_xsrf_token_is_refused(server: Server) -> None:
+    browser = await signed_in_browser(server)
+    before = query(server.settings.database, "SELECT COUNT(*) FROM chat_groups")
+    for site in ({"Origin": "https://evil.example"},
+                 {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+                 {"Origin": "null"}):
+        r = await browser.request("POST", "/api/groups", {"name": unique("g")},
+                                  headers={"X-XSRFToken": browser.cookies["_xsrf"], **site})
+        assert (r.status, r.error_code) == (403, "forbidden"), site
+    assert query(server.settings.database, "SELECT COUNT(*) FROM chat_groups") == before
+
+
+@pytest.mark.parametrize("site", ["origin", "sec-fetch-site"])
+async def test_a_same_origin_post_with_the_session_cookie_passes(server: Server, site: str) -> None:
+    browser = await signed_in_browser(server)
+    same = {"Origin": server.base_url} if site == "origin" else {"Sec-Fetch-Site": "same-origin"}
+    r = await browser.request("POST", "/api/groups", {"name": unique("g")},
+                              headers={"X-XSRFToken": browser.cookies["_xsrf"], **same})
+    assert r.status == 201, r.body
+
+
+async def test_a_cross_site_sign_in_form_is_refused(server: Server) -> None:
+    account = await server.client().register()
+    r = await server.client().request(
+        "POST", "/login", body=f"username={account.username}&password={PASSWORD.replace(' ', '+')}&_xsrf={XSRF}",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"_xsrf={XSRF}",
+                 "Origin": "https://evil.example"},
+    )
+    assert r.status == 403
+    assert "chat_session" not in set_cookies(r)
+
+
+# Headers
+
+
+PAGES = [("GET", "/"), ("GET", "/login"), ("GET", "/register"), ("POST", "/logout")]
+ERRORS = [
+    ("GET", "/no/such/page", 404), ("GET", "/api/nothing", 404), ("GET", "/images/" + "A" * 32, 404),
+    ("PATCH", "/api/me", 405), ("POST", "/login", 403), ("GET", "/api/me", 401),
+]
+
+
+def assert_page_headers(r: Response) -> None:
+    csp = dict(part.strip().split(" ", 1) for part in r.headers["Content-Security-Policy"].split(";"))
+    assert csp["frame-ancestors"] == "'none'"
+    assert "'unsafe-inline'" not in r.headers["Content-Security-Policy"]
+    assert "'unsafe-eval'" not in r.headers["Content-Security-Policy"]
+    assert "*" not in r.headers["Content-Security-Policy"]
+    assert csp["default-src"] in ("'self'", "'none'")
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Referrer-Policy"] in ("same-origin", "no-referrer", "strict-origin-when-cross-origin")
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "signed-in"])
+@pytest.mark.parametrize(("method", "path"), PAGES)
+async def test_every_page_carries_the_security_headers(server: Server, method: str, path: str, signed_in: bool) -> None:
+    client = server.client()
+    account = await client.register() if signed_in else None
+    headers = {"Cookie": f"_xsrf={XSRF}", "X-XSRFToken": XSRF}
+    r = await client.request(method, path, token=account.token if account else None, headers=headers)
+    assert r.status in (200, 302), r.body
+    assert_page_headers(r)
+
+
+@pytest.mark.parametrize(("method", "path", "status"), ERRORS)
+async def test_every_error_answer_carries_the_security_headers(
+    client: Client, method: str, path: str, status: int
+) -> None:
+    r = await client.request(method, path)
+    assert r.status == status
+    assert_page_headers(r)
+
+
+# Who may call what
+
+
+@dataclass
+class Scene:
+    """A group of the owner's with an image message; a former member who saw it and left;
+    someone who never joined; and whoever is acting (``actor``: None when anonymous)."""
+
+    server: Server
+    client: Client
+    owner: Account
+    group_id: int
+    image: dict[str, Any]
+    actor: Account | None
+
+
+async def make_scene(server: Server, role: str) -> Scene:
+    client = server.client()
+    owner = await client.register("owner")
+    group = await client.create_group(owner)
+    former = await client.register("former")
+    await client.join(former, group["id"])
+    sent = await upload(client, owner, group["id"], encode(quadrants(), "PNG"))
+    assert sent.status == 201, sent.body
+    assert (await client.request("DELETE", f"/api/groups/{group['id']}/membership", token=former.token)).status == 204
+    actor = {"anonymous": None, "non-member": await client.register("stranger"), "former-member": former}[role]
+    return Scene(server, client, owner, group["id"], sent.json["message"]["image"], actor)
+
+
+async def act(scene: Scene, method: str, path: str, **kwargs: Any) -> Response:
+    token = scene.actor.token if scene.actor else None
+    return await scene.client.request(method, path.format(g=scene.group_id), token=token, **kwargs)
+
+
+def own_credentials(scene: Scene) -> dict[str, str]:
+    return sign_in_body(scene.actor or scene.owner)
+
+
+def new_credentials() -> dict[str, str]:
+    return {"username": unique("new"), "password": PASSWORD}
+
+
+def page_form() -> dict[str, Any]:
+    return {"headers": {"Cookie": f"_xsrf={XSRF}", "X-XSRFToken": XSRF}}
+
+
+async def upload_as_actor(scene: Scene) -> Response:
+    return await upload(scene.client, scene.actor, scene.group_id, encode(quadrants(), "PNG"))
+
+
+Call = Callable[[Scene], Awaitable[Response]]
+ROUTES: dict[str, Call] = {
+    "POST /api/users": lambda s: act(s, "POST", "/api/users", json_body=new_credentials()),
+    "POST /api/session": lambda s: act(s, "POST", "/api/session", json_body=own_credentials(s)),
+    "DELETE /api/session": lambda s: act(s, "DELETE", "/api/session"),
+    "GET /api/me": lambda s: act(s, "GET", "/api/me"),
+    "GET /api/groups": lambda s: act(s, "GET", "/api/groups"),
+    "POST /api/groups": lambda s: act(s, "POST", "/api/groups", json_body={"name": unique("g")}),
+    "PUT membership": lambda s: act(s, "PUT", "/api/groups/{g}/membership"),
+    "DELETE membership": lambda s: act(s, "DELETE", "/api/groups/{g}/membership"),
+    "GET messages": lambda s: act(s, "GET", "/api/groups/{g}/messages"),
+    "POST messages": lambda s: act(s, "POST", "/api/groups/{g}/messages", json_body={"text": "hello"}),
+    "GET online": lambda s: act(s, "GET", "/api/groups/{g}/online"),
+    "POST images": upload_as_actor,
+    "POST typing": lambda s: act(s, "POST", "/api/groups/{g}/typing"),
+    "GET image": lambda s: act(s, "GET", s.image["url"]),
+    "GET image thumb": lambda s: act(s, "GET", s.image["thumb_url"]),
+    "GET /api/events": lambda s: act(s, "GET", "/api/events"),
+    "GET /healthz": lambda s: act(s, "GET", "/healthz"),
+    "GET /metrics": lambda s: act(s, "GET", "/metrics"),
+    "GET /": lambda s: act(s, "GET", "/"),
+    "GET /login": lambda s: act(s, "GET", "/login"),
+    "GET /register": lambda s: act(s, "GET", "/register"),
+    "POST /logout": lambda s: act(s, "POST", "/logout", **page_form()),
+}
+SIGNED_IN = {
+    "POST /api/users": (201, None), "POST /api/session": (200, None), "DELETE /api/session": (204, None),
+    "GET /api/me": (200, None), "GET /api/groups": (200, None), "POST /api/groups": (201, None),
+    "PUT membership": (200, None), "DELETE membership": (204, None),
+    "GET messages": (403, "not_member"), "POST messages": (403, "not_member"), "GET online": (403, "not_member"),
+    "POST images": (403, "not_member"), "POST typing": (403, "not_member"),
+    "GET image": (404, "image_not_found"), "GET image thumb": (404, "image_not_found"),
+    "GET /api/events": (200, None), "GET /healthz": (200, None), "GET /metrics": (200, None),
+    "GET /": (200, None), "GET /login": (302, "/"), "GET /register": (302, "/"), "POST /logout": (302, "/login"),
+}
+ANONYMOUS = {
+    **{route: (401, "not_authenticated") for route in (
+        "DELETE /api/session", "GET /api/me", "GET /api/groups", "POST /api/groups", "PUT membership",
+        "DELETE membership", "GET messages", "POST messages", "GET online", "POST images", "POST typing",
+        "GET /api/events")},
+    "POST /api/users": (201, None), "POST /api/session": (200, None),
+    "GET image": (404, "image_not_found"), "GET image thumb": (404, "image_not_found"),
+    "GET /healthz": (200, None), "GET /metrics": (200, None),
+    "GET /": (302, "/login"), "GET /login": (200, None), "GET /register": (200, None), "POST /logout": (302, "/login"),
+}
+EXPECTED = {"anonymous": ANONYMOUS, "non-member": SIGNED_IN, "former-member": SIGNED_IN}
+MATRIX = [(route, role) for route in ROUTES for role in EXPECTED]
+
+
+def test_the_matrix_covers_every_route_for_every_role() -> None:
+    assert all(set(expected) == set(ROUTES) for expected in EXPECTED.values())
+
+
+@pytest.mark.parametrize(("route", "role"), MATRIX, ids=[f"{route}-{role}" for route, role in MATRIX])
+async def test_each_route_answers_each_role_exactly_what_the_contract_allows(
+    server: Server, route: str, role: str
+) -> None:
+    """The error code, or for a redirect where it goes."""
+    scene = await make_scene(server, role)
+    status, detail = EXPECTED[role][route]
+    r = await ROUTES[route](scene)
+    assert r.status == status, r.body
+    found = r.headers.get("Location") if status == 302 else r.error_code if status >= 400 else None
+    assert found == detail
+
+
+# Rate limits
+
+
+async def test_sends_past_the_limit_get_429_rate_limited_with_retry_after(start_server: StartServer) -> None:
+    server = await start_server(send_limit=Limit(rate=0.5, burst=3))
+    client = server.client()
+    ana, bob = await client.register(), await client.register()
+    group = await client.create_group(ana)
+    await client.join(bob, group["id"])
+    for i in range(3):
+        assert (await client.send(ana, group["id"], f"m{i}")).status == 201
+    r = await client.send(ana, group["id"], "one too many")
+    assert (r.status, r.error_code) == (429, "rate_limited")
+    assert 1 <= int(r.headers["Retry-After"]) <= 2
+    assert (await client.send(bob, group["id"], "another user may send")).status == 201
+    texts = query(server.settings.database, "SELECT body FROM messages WHERE group_id = %s", (group["id"],))
+    assert "one too many" not in {row[0] for row in texts}
+
+
+async def test_a_limited_sender_may_send_again_after_retry_after(start_server: StartServer) -> None:
+    server = await start_server(send_limit=Limit(rate=2.0, burst=1))
+    client = server.client()
+    ana = await client.register()
+    group = await client.create_group(ana)
+    assert (await client.send(ana, group["id"], "first")).status == 201
+    refused = await client.send(ana, group["id"], "second")
+    assert refused.status == 429
+    await asyncio.sleep(int(refused.headers["Retry-After"]))
+    assert (await client.send(ana, group["id"], "second")).status == 201
+
+
+async def test_uploads_past_the_limit_get_429_rate_limited(start_server: StartServer) -> None:
+    server = await start_server(upload_limit=Limit(rate=0.1, burst=1))
+    client = server.client()
+    ana = await client.register()
+    group = await client.create_group(ana)
+    assert (await upload(client, ana, group["id"], encode(quadrants(), "PNG"))).status == 201
+    r = await upload(client, ana, group["id"], encode(quadrants(), "PNG"))
+    assert (r.status, r.error_code) == (429, "rate_limited")
+    assert int(r.headers["Retry-After"]) >= 1
+
+
+async def test_typing_past_the_limit_gets_429_rate_limited(start_server: StartServer) -> None:
+    server = await start_server(typing_limit=Limit(rate=0.1, burst=2))
+    client = server.client()
+    ana = await client.register()
+    group = await client.create_group(ana)
+    for _ in range(2):
+        assert (await client.request("POST", f"/api/groups/{group['id']}/typing", token=ana.token)).status == 204
+    r = await client.request("POST", f"/api/groups/{group['id']}/typing", token=ana.token)
+    assert (r.status, r.error_code) == (429, "rate_limited")
+    assert int(r.headers["Retry-After"]) >= 1
+
+
+async def test_registrations_past_the_limit_per_address_get_429_and_create_no_account(
+    start_server: StartServer, proxied: Proxied
+) -> None:
+    server = await start_server(register_limit=Limit(rate=1 / 60, burst=2))
+    client = await proxied(server)
+    here, elsewhere = from_address("203.0.113.9"), from_address("198.51.100.20")
+    for _ in range(2):
+        r = await client.request("POST", "/api/users", {"username": unique("u"), "password": PASSWORD}, headers=here)
+        assert r.status == 201
+    refused_name = unique("u")
+    r = await client.request("POST", "/api/users", {"username": refused_name, "password": PASSWORD}, headers=here)
+    assert (r.status, r.error_code) == (429, "rate_limited")
+    assert int(r.headers["Retry-After"]) >= 1
+    assert query(server.settings.database, "SELECT id FROM users WHERE username = %s", (refused_name,)) == []
+    form = await client.request(
+        "POST", "/register", body=f"username={unique('u')}&password=longenough&_xsrf={XSRF}",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"_xsrf={XSRF}", **here},
+    )
+    assert form.status == 429 and "Retry-After" in form.headers
+    r = await client.request("POST", "/api/users", {"username": unique("u"), "password": PASSWORD}, headers=elsewhere)
+    assert r.status == 201
+
+
+def test_rate_limits_are_flags_that_can_be_raised_or_turned_off() -> None:
+    args = parse_args(["--send-limit", "50/s:100", "--register-limit", "off"])
+    assert (args.send_limit, args.register_limit) == (Limit(50.0, 100), None)
+    assert parse_args(["--upload-limit", "30/min:5"]).upload_limit == Limit(0.5, 5)
+    assert parse_args([]).send_limit == Settings.send_limit == Limit(20.0, 60)
+
+
+@pytest.mark.parametrize("spec", ["20", "20/s", "x/s:3", "20/day:3", "0/s:5", "5/s:0"])
+def test_a_malformed_limit_flag_is_refused_with_a_clear_line(spec: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse_args(["--send-limit", spec])
+    assert exited.value.code == 2
+    assert "RATE/UNIT:BURST" in capsys.readouterr().err
