@@ -21,18 +21,13 @@ CREATE TABLE IF NOT EXISTS sessions (
     user_id      BIGINT UNSIGNED NOT NULL,
     token_hash   CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
     created_at   DATETIME(3) NOT NULL,
-    last_used_at DATETIME(3) NULL,
+    last_used_at DATETIME(3) NOT NULL,
     PRIMARY KEY (id),
     UNIQUE KEY sessions_token_hash (token_hash),
     KEY sessions_user (user_id),
+    KEY sessions_last_used (last_used_at),
     CONSTRAINT sessions_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
-
--- Databases made before sessions expired when idle (MariaDB syntax): their sessions
--- count as last used when they were made.
-ALTER TABLE sessions ADD COLUMN IF NOT EXISTS last_used_at DATETIME(3) NULL;
-UPDATE sessions SET last_used_at = created_at WHERE last_used_at IS NULL;
-ALTER TABLE sessions ADD INDEX IF NOT EXISTS sessions_last_used (last_used_at);
 
 -- `groups` is a reserved word in MySQL 8, hence chat_groups.
 -- name_key is the trimmed, NFC-normalised, case-folded name compared bytewise:
