@@ -39,18 +39,19 @@ test: $(VENV_STAMP)
 	./scripts/ensure-browser
 	./scripts/ensure-nginx
 	./scripts/ensure-redis
-	$(PIP_AUDIT)
+	$(AUDIT)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV_STAMP)
 	$(VENV)/bin/ruff check .
 
-# A pinned version with a known vulnerability fails `make test`; a package pip-audit could not
-# look up is listed and skipped there, and fails `make audit` (--strict).
-PIP_AUDIT = $(VENV)/bin/pip-audit --no-deps --disable-pip --progress-spinner off -r requirements.lock
+# A pinned version with a known vulnerability fails `make test`; `make audit` also fails when
+# a pin could not be checked. scripts/audit-dependencies runs pip-audit and looks up in PyPI's
+# project pages what pip-audit could not (see the script).
+AUDIT = $(VENV)/bin/python scripts/audit-dependencies $(VENV)/bin/pip-audit
 
 audit: $(VENV_STAMP)
-	$(PIP_AUDIT) --strict
+	$(AUDIT) --strict
 
 lock: $(VENV_STAMP)
 	$(VENV)/bin/python -m pip freeze --exclude-editable > requirements.lock
