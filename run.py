@@ -21,7 +21,14 @@ import tornado.netutil
 import tornado.process
 
 from tornado_chat.app import create_app
-from tornado_chat.config import ConfigError, DatabaseURL, Settings, load_or_create_cookie_secret, parse_args
+from tornado_chat.config import (
+    ConfigError,
+    DatabaseTimeouts,
+    DatabaseURL,
+    Settings,
+    load_or_create_cookie_secret,
+    parse_args,
+)
 from tornado_chat.dbserver import DBServerError, EmbeddedMariaDB
 
 log = logging.getLogger("tornado_chat")
@@ -102,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             bcrypt_rounds=args.bcrypt_rounds,
             debug=args.debug,
             redis_url=args.redis_url,
+            db_timeouts=DatabaseTimeouts(args.db_connect_timeout, args.db_acquire_timeout, args.db_statement_timeout),
         )
         sockets = tornado.netutil.bind_sockets(args.port, args.address)
         if args.processes > 1:
