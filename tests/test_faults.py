@@ -246,6 +246,8 @@ async def test_a_hung_database_gets_every_request_a_prompt_503_and_all_is_well_o
     client = Client(chat.base_url, http)
     ana, bob, group_id, cursor = await chatting(client)
     before = await client.send(ana, group_id, "before the hang", "before")
+    browser = Client(chat.base_url, http, cookies={})  # a signed-in browser, for the chat page
+    await browser.request("POST", "/api/session", {"username": ana.username, "password": ana.password})
     listener = Listener(client, bob, cursor, group_id)
     await listener.poll_once()
     waiting = asyncio.create_task(client.poll(bob, listener.cursor, timeout=4))
@@ -261,6 +263,7 @@ async def test_a_hung_database_gets_every_request_a_prompt_503_and_all_is_well_o
             *(timed(client.request("GET", "/api/me", token=bob.token)) for _ in range(5)),
         )
         health, health_took = await timed(client.request("GET", "/healthz"))
+        page = await browser.request("GET", "/")
         await asyncio.sleep(PRESENCE_SWEEP + 1.5)  # hung past a presence sweep, whose writes time out
     finally:
         os.kill(own_database.pid, signal.SIGCONT)
@@ -272,6 +275,7 @@ async def test_a_hung_database_gets_every_request_a_prompt_503_and_all_is_well_o
     assert slowest < HANG_ANSWER_BOUND
     assert health.status == 503 and health_took < HANG_ANSWER_BOUND
     assert (await waiting).status == 200
+    assert page.status == 503 and page.headers["Content-Type"].startswith("text/html") and page.headers["Retry-After"]
 
     after = await asyncio.gather(*(client.send(ana, group_id, f"after {i}", f"after-{i}") for i in range(30)))
     assert [r.status for r in after] == [201] * 30  # more than the pool holds: no connection was left broken
