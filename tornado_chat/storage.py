@@ -27,6 +27,7 @@ from typing import Any
 
 import aiomysql
 import pymysql
+from pymysql.constants import CR
 
 from .config import PROJECT_ROOT, DatabaseTimeouts, DatabaseURL
 from .images import ProcessedImage
@@ -73,11 +74,26 @@ def schema_statements(path: Path = SCHEMA_PATH) -> list[str]:
     return [s.strip() for s in text.split(";") if s.strip()]
 
 
+@asynccontextmanager
+async def _answered_within(seconds: float) -> AsyncIterator[None]:
+    """For the connections made at start-up, outside the pool: a server that takes the socket
+    but never answers fails like one that refuses it (aiomysql's connect_timeout only covers
+    opening the socket, not the handshake)."""
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError as exc:
+        raise pymysql.err.OperationalError(
+            CR.CR_CONN_HOST_ERROR, f"the database did not answer within {seconds:g} s"
+        ) from exc
+
+
 async def ensure_database(url: DatabaseURL, connect_timeout: float = DatabaseTimeouts.connect) -> None:
     """Create the database when missing and apply the (idempotent) schema."""
-    conn = await aiomysql.connect(
-        autocommit=True, connect_timeout=connect_timeout, **url.connect_kwargs(with_database=False)
-    )
+    async with _answered_within(connect_timeout):
+        conn = await aiomysql.connect(
+            autocommit=True, connect_timeout=connect_timeout, **url.connect_kwargs(with_database=False)
+        )
     try:
         async with conn.cursor() as cur:
             await cur.execute("SET SESSION sql_notes = 0")  # "already exists" is the point, not news
@@ -125,9 +141,10 @@ async def session_setup(url: DatabaseURL, timeouts: DatabaseTimeouts) -> str:
     """The statement every new connection runs: READ COMMITTED, and the server's own limit on
     a statement's time, under the names this server knows: MariaDB's ``max_statement_time``
     (seconds, any statement) or MySQL's ``max_execution_time`` (milliseconds, SELECTs only)."""
-    conn = await aiomysql.connect(connect_timeout=timeouts.connect, **url.connect_kwargs())
+    async with _answered_within(timeouts.connect):
+        conn = await aiomysql.connect(connect_timeout=timeouts.connect, **url.connect_kwargs())
     try:
-        async with asyncio.timeout(timeouts.acquire), conn.cursor() as cur:
+        async with _answered_within(timeouts.statement), conn.cursor() as cur:
             await cur.execute(
                 "SHOW VARIABLES WHERE Variable_name IN "
                 "('transaction_isolation', 'tx_isolation', 'max_statement_time', 'max_execution_time')"
@@ -157,15 +174,17 @@ class Storage:
         cls, url: DatabaseURL, pool_size: int = 20, timeouts: DatabaseTimeouts | None = None
     ) -> Storage:
         timeouts = timeouts or DatabaseTimeouts()
-        pool = await aiomysql.create_pool(
-            minsize=1,
-            maxsize=pool_size,
-            autocommit=True,
-            init_command=await session_setup(url, timeouts),
-            pool_recycle=3600,
-            connect_timeout=timeouts.connect,
-            **url.connect_kwargs(),
-        )
+        init_command = await session_setup(url, timeouts)
+        async with _answered_within(timeouts.acquire):
+            pool = await aiomysql.create_pool(
+                minsize=1,
+                maxsize=pool_size,
+                autocommit=True,
+                init_command=init_command,
+                pool_recycle=3600,
+                connect_timeout=timeouts.connect,
+                **url.connect_kwargs(),
+            )
         return cls(pool, timeouts)
 
     async def close(self) -> None:
