@@ -23,6 +23,7 @@ import tornado.process
 from tornado_chat.app import create_app
 from tornado_chat.config import (
     ConfigError,
+    DatabaseTimeouts,
     DatabaseURL,
     Settings,
     load_or_create_cookie_secret,
@@ -110,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             debug=args.debug,
             redis_url=args.redis_url,
             **security_settings(args),
+            db_timeouts=DatabaseTimeouts(args.db_connect_timeout, args.db_acquire_timeout, args.db_statement_timeout),
         )
         sockets = tornado.netutil.bind_sockets(args.port, args.address)
         if args.processes > 1:

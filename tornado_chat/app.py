@@ -49,8 +49,8 @@ class ChatApp(tornado.web.Application):
 
 async def create_app(settings: Settings, notifier: Notifier | None = None, **tornado_settings: Any) -> ChatApp:
     """Create the database if needed, apply the schema, and start the background work."""
-    await ensure_database(settings.database)
-    storage = await Storage.connect(settings.database, settings.db_pool_size)
+    await ensure_database(settings.database, settings.db_timeouts.connect)
+    storage = await Storage.connect(settings.database, settings.db_pool_size, settings.db_timeouts)
     hub = Hub(storage, settings.presence_timeout)
     pages.load_translations()
     app = ChatApp(

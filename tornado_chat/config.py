@@ -76,6 +76,18 @@ class DatabaseURL:
 
 
 @dataclass(frozen=True)
+class DatabaseTimeouts:
+    """Bounds on every database call, in seconds, so a dead or hung server costs a request
+    a quick 503 instead of a hang: opening a connection's socket, waiting for a pooled
+    connection (which includes a new connection's handshake), and one call's statements
+    (the client's deadline for a whole transaction, and the server's own limit per statement)."""
+
+    connect: float = 2.0
+    acquire: float = 3.0
+    statement: float = 5.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the application factory needs; tests build one directly."""
 
@@ -99,6 +111,7 @@ class Settings:
     # ...but from an address with no failure in the window, an account waits at most this.
     login_clean_address_delay: float = 30.0
     db_pool_size: int = 20
+    db_timeouts: DatabaseTimeouts = DatabaseTimeouts()
     redis_url: str | None = None
     # Sessions unused for this long are refused; their last use is written at most
     # once per touch interval, not on every request.
@@ -216,6 +229,18 @@ def build_arg_parser() -> argparse.ArgumentParser:
             help=f"{what}, a token bucket per process: e.g. 20/s:60, 60/h:10, or off "
             f"(default: {DEFAULT_LIMITS[name]})",
         )
+    for name, default, what in (
+        ("connect", DatabaseTimeouts.connect, "opening a database connection"),
+        ("acquire", DatabaseTimeouts.acquire, "waiting for a pooled connection, a new one's handshake included"),
+        ("statement", DatabaseTimeouts.statement, "one database call, client side and per statement on the server"),
+    ):
+        env = f"CHAT_DB_{name.upper()}_TIMEOUT"
+        parser.add_argument(
+            f"--db-{name}-timeout",
+            type=float,
+            default=os.environ.get(env, str(default)),
+            help=f"seconds for {what} (env {env}; default: {default:g}); past it a request gets 503",
+        )
     parser.add_argument("--debug", action="store_true", help="Tornado debug mode (autoreload, tracebacks in logs)")
     return parser
 
@@ -227,6 +252,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--bcrypt-rounds must be between 4 and 16")
     if not 0 <= args.port <= 65535:
         parser.error("--port must be between 0 and 65535")
+    for name in ("connect", "acquire", "statement"):
+        if not 0 < getattr(args, f"db_{name}_timeout") <= 3600:
+            parser.error(f"--db-{name}-timeout must be a number of seconds above 0 and at most 3600")
     if args.processes < 1:
         parser.error("--processes must be at least 1")
     if args.processes > 1 and not args.redis_url:

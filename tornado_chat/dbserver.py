@@ -153,6 +153,13 @@ class EmbeddedMariaDB:
             raise DBServerError(f"MariaDB for {self.datadir} is not running: call start() first")
         return self._socket
 
+    @property
+    def pid(self) -> int:
+        """The server's process id (a test stops it with SIGSTOP to play a hung server)."""
+        if self._proc is None:
+            raise DBServerError(f"MariaDB for {self.datadir} is not running: call start() first")
+        return self._proc.pid
+
     def url(self, database: str) -> str:
         """Database URL for the running server, e.g. for CHAT_DATABASE_URL-style config."""
         return (

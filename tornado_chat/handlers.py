@@ -21,7 +21,7 @@ from .events import Cursor, InvalidCursor, Poll
 from .metrics import CONTENT_TYPE
 from .models import User
 from .service import BadCredentials, ChatService, RateLimited, TooManyAttempts
-from .storage import GroupExists, NoSuchGroup, NotMember, UsernameTaken
+from .storage import DatabaseUnavailable, GroupExists, NoSuchGroup, NotMember, UsernameTaken
 
 if TYPE_CHECKING:
     from .app import ChatApp
@@ -32,6 +32,9 @@ POLL_TIMEOUT_DEFAULT = 25.0
 POLL_TIMEOUT_MAX = 60.0
 HISTORY_LIMIT_DEFAULT = 50
 HISTORY_LIMIT_MAX = 200
+UNAVAILABLE_RETRY_AFTER = 2  # seconds: a database restart or a hang is over in a few
+# The database's failures, wherever they surface: a 503 to try again, never a 500.
+DATABASE_ERRORS = (DatabaseUnavailable, pymysql.err.OperationalError, pymysql.err.InterfaceError, TimeoutError)
 MAX_UPLOAD_BODY = images.MAX_BYTES + 64 * 1024  # the image and its multipart wrapping
 ERROR_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
@@ -159,8 +162,9 @@ class BaseHandler(tornado.web.RequestHandler):
         elif isinstance(exc, RateLimited):
             status_code, code, message = 429, "rate_limited", f"too many requests ({exc.what}); wait and try again"
             self.set_header("Retry-After", str(exc.retry_after))
-        elif isinstance(exc, pymysql.err.OperationalError | pymysql.err.InterfaceError):
+        elif isinstance(exc, DATABASE_ERRORS):
             status_code, code, message = 503, "unavailable", "the database is unavailable; try again"
+            self.set_header("Retry-After", str(UNAVAILABLE_RETRY_AFTER))
         elif status_code in _GENERIC_CODES:
             code, message = _GENERIC_CODES[status_code]
         else:
@@ -177,8 +181,9 @@ class BaseHandler(tornado.web.RequestHandler):
         self.finish(json.dumps({"error": {"code": code, "message": message}}))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        """Rule breaks and missing rows are answers, not server errors: no traceback in the log."""
-        if isinstance(value, validation.Invalid | NoSuchGroup | NotMember | RateLimited):
+        """Rule breaks and missing rows are answers, not server errors, and an unavailable
+        database is logged once by storage and in the access log's 503s: no traceback."""
+        if isinstance(value, validation.Invalid | NoSuchGroup | NotMember | RateLimited | DatabaseUnavailable):
             return
         super().log_exception(typ, value, tb)
 

@@ -29,7 +29,7 @@ from typing import Protocol
 
 from .auth import SessionCache
 from .models import Membership, Message, User, online_since
-from .storage import Storage
+from .storage import DatabaseUnavailable, Storage
 
 log = logging.getLogger(__name__)
 
@@ -407,8 +407,9 @@ class Hub:
         missing = min(channel.pending) - channel.last_seq - 1
         try:
             found = await self.storage.messages_after(channel.group_id, channel.last_seq, missing)
-        except Exception:
-            log.exception("filling a seq gap of group %s", channel.group_id)
+        except Exception as exc:
+            if not isinstance(exc, DatabaseUnavailable):  # an outage is logged once, by storage
+                log.exception("filling a seq gap of group %s", channel.group_id)
             self._schedule_gap_fill(channel)
             return
         advanced = False

@@ -17,7 +17,7 @@ import tornado.web
 from tornado.escape import json_encode
 
 from . import validation
-from .handlers import SESSION_COOKIE, BaseHandler
+from .handlers import DATABASE_ERRORS, SESSION_COOKIE, UNAVAILABLE_RETRY_AFTER, BaseHandler
 from .service import BadCredentials, RateLimited, TooManyAttempts
 from .storage import UsernameTaken
 
@@ -75,6 +75,10 @@ class PageHandler(BaseHandler):
         tornado.web.RequestHandler.check_xsrf_cookie(self)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if isinstance(kwargs.get("exc_info", (None, None, None))[1], DATABASE_ERRORS):
+            status_code = HTTPStatus.SERVICE_UNAVAILABLE
+            self.set_status(status_code)
+            self.set_header("Retry-After", str(UNAVAILABLE_RETRY_AFTER))
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.render("error.html", status=status_code, reason=HTTPStatus(status_code).phrase)
 

@@ -23,7 +23,7 @@ from tornado.ioloop import PeriodicCallback
 from .config import Settings
 from .hub import Notifier
 from .models import User, as_utc, online_since
-from .storage import Storage
+from .storage import DatabaseUnavailable, Storage
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ class Presence:
         self._users: dict[int, User] = {}
         self._unwritten: dict[int, float] = {}  # user -> time.time() last seen, not yet written
         self._written: set[int] = set()
+        self._unannounced: set[int] = set()  # arrivals written but not yet announced (the database went away)
         self._arrival_flush: asyncio.TimerHandle | None = None
         self._flushing: asyncio.Lock = asyncio.Lock()
         self._changes: dict[int, dict[int, tuple[User, bool]]] = {}
@@ -102,19 +103,24 @@ class Presence:
         self._arrival_flush = None
         async with self._flushing:
             batch, self._unwritten = self._unwritten, {}
-            if not batch:
-                return
+            if batch:
+                try:
+                    arrived = await self._storage.mark_present(
+                        {user_id: as_utc(seen) for user_id, seen in batch.items()}, self.online_since()
+                    )
+                except Exception as exc:
+                    if not isinstance(exc, DatabaseUnavailable):  # an outage is logged once, by storage
+                        log.exception("writing presence of %d users", len(batch))
+                    for user_id, seen in batch.items():
+                        self._unwritten.setdefault(user_id, seen)
+                    return
+                self._written.update(batch)
+                self._unannounced |= arrived
+            owed, self._unannounced = self._unannounced, set()
             try:
-                arrived = await self._storage.mark_present(
-                    {user_id: as_utc(seen) for user_id, seen in batch.items()}, self.online_since()
-                )
-            except Exception:
-                log.exception("writing presence of %d users", len(batch))
-                for user_id, seen in batch.items():
-                    self._unwritten.setdefault(user_id, seen)
-                return
-            self._written.update(batch)
-            await self._announce({uid: self._users[uid] for uid in arrived if uid in self._users}, came=True)
+                await self._announce({uid: self._users[uid] for uid in owed if uid in self._users}, came=True)
+            except DatabaseUnavailable:
+                self._unannounced |= owed  # written, so no longer "arriving": owed until a flush gets through
 
     async def sweep(self) -> None:
         """Write what is pending, then expire whoever has been silent past the timeout
@@ -123,7 +129,10 @@ class Presence:
         try:
             gone = await self._storage.expire_presence(self.online_since())
             self._written -= gone
+            self._unannounced -= gone
             await self._announce(await self._storage.users(gone), came=False)
+        except DatabaseUnavailable:
+            pass  # logged once by storage; the next sweep expires them
         except Exception:
             log.exception("expiring presence")
         self._forget_idle()

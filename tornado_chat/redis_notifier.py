@@ -33,6 +33,7 @@ from redis.exceptions import RedisError
 from .auth import SessionCache
 from .hub import Hub
 from .models import ImageRef, Message, User
+from .storage import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +190,7 @@ class RedisNotifier:
         if self._was_connected:  # back after an outage: what was not heard must be read again
             self._hub.start_new_epoch()
             self._hub.wake_everyone()
-            asyncio.get_running_loop().create_task(self._hub.resync())
+            asyncio.get_running_loop().create_task(self._catch_up())
         self._was_connected = True
 
     def _receive(self, data: bytes | str) -> None:
@@ -208,7 +209,12 @@ class RedisNotifier:
     async def _resync(self) -> None:
         while True:
             await asyncio.sleep(RESYNC_CONNECTED if self.connected else RESYNC_DISCONNECTED)
-            try:
-                await self._hub.resync()
-            except Exception:
-                log.exception("catching up from MySQL")
+            await self._catch_up()
+
+    async def _catch_up(self) -> None:
+        try:
+            await self._hub.resync()
+        except DatabaseUnavailable:
+            pass  # logged once by storage; the next round catches up
+        except Exception:
+            log.exception("catching up from MySQL")

@@ -4,11 +4,20 @@ The pool runs in autocommit mode with READ COMMITTED isolation: a statement
 always sees what other connections and processes have committed, so a waiter
 woken after a commit that re-reads gets the new rows, never a stale snapshot.
 Writes that must be atomic use an explicit transaction (``_transaction``).
+
+Every call is bounded (``DatabaseTimeouts``): the wait for a pooled connection,
+and the whole call, on the client; each statement, on the server too. A call
+that fails for the database's sake (gone, hung, too slow) raises
+``DatabaseUnavailable``, which the handlers answer with 503; its connection is
+closed, never handed back to the pool in an unknown state.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime
+import logging
+import math
 import re
 import secrets
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -18,14 +27,21 @@ from typing import Any
 
 import aiomysql
 import pymysql
+from pymysql.constants import CR
 
-from .config import PROJECT_ROOT, DatabaseURL
+from .config import PROJECT_ROOT, DatabaseTimeouts, DatabaseURL
 from .images import ProcessedImage
 from .models import Group, ImageRef, Membership, Message, User, utcnow
 
+log = logging.getLogger(__name__)
+
 SCHEMA_PATH = PROJECT_ROOT / "schema.sql"
 ER_DUP_ENTRY = 1062
-INIT_COMMAND = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"
+# Failures of the database rather than of the request (lost or refused connections, a
+# server's timeout, a deadlock, our deadline): answered with 503, their connection closed.
+_CONNECTION_FAULTS = (
+    pymysql.err.OperationalError, pymysql.err.InterfaceError, pymysql.err.InternalError, TimeoutError, OSError,
+)
 
 
 class StorageError(Exception):
@@ -48,15 +64,36 @@ class NotMember(StorageError):
     pass
 
 
+class DatabaseUnavailable(StorageError):
+    """The database did not answer in time, or the connection to it failed: try again later."""
+
+
 def schema_statements(path: Path = SCHEMA_PATH) -> list[str]:
     """The statements of schema.sql, comments dropped."""
     text = re.sub(r"--[^\n]*", "", path.read_text(encoding="utf-8"))
     return [s.strip() for s in text.split(";") if s.strip()]
 
 
-async def ensure_database(url: DatabaseURL) -> None:
+@asynccontextmanager
+async def _answered_within(seconds: float) -> AsyncIterator[None]:
+    """For the connections made at start-up, outside the pool: a server that takes the socket
+    but never answers fails like one that refuses it (aiomysql's connect_timeout only covers
+    opening the socket, not the handshake)."""
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError as exc:
+        raise pymysql.err.OperationalError(
+            CR.CR_CONN_HOST_ERROR, f"the database did not answer within {seconds:g} s"
+        ) from exc
+
+
+async def ensure_database(url: DatabaseURL, connect_timeout: float = DatabaseTimeouts.connect) -> None:
     """Create the database when missing and apply the (idempotent) schema."""
-    conn = await aiomysql.connect(autocommit=True, **url.connect_kwargs(with_database=False))
+    async with _answered_within(connect_timeout):
+        conn = await aiomysql.connect(
+            autocommit=True, connect_timeout=connect_timeout, **url.connect_kwargs(with_database=False)
+        )
     try:
         async with conn.cursor() as cur:
             await cur.execute("SET SESSION sql_notes = 0")  # "already exists" is the point, not news
@@ -100,42 +137,116 @@ def _message(row: Sequence[Any]) -> Message:
     )
 
 
+async def session_setup(url: DatabaseURL, timeouts: DatabaseTimeouts) -> str:
+    """The statement every new connection runs: READ COMMITTED, and the server's own limit on
+    a statement's time, under the names this server knows: MariaDB's ``max_statement_time``
+    (seconds, any statement) or MySQL's ``max_execution_time`` (milliseconds, SELECTs only)."""
+    async with _answered_within(timeouts.connect):
+        conn = await aiomysql.connect(connect_timeout=timeouts.connect, **url.connect_kwargs())
+    try:
+        async with _answered_within(timeouts.statement), conn.cursor() as cur:
+            await cur.execute(
+                "SHOW VARIABLES WHERE Variable_name IN "
+                "('transaction_isolation', 'tx_isolation', 'max_statement_time', 'max_execution_time')"
+            )
+            known = {row[0] for row in await cur.fetchall()}
+    finally:
+        conn.close()
+    isolation = "transaction_isolation" if "transaction_isolation" in known else "tx_isolation"
+    settings = [f"SESSION {isolation} = 'READ-COMMITTED'"]
+    if "max_statement_time" in known:
+        settings.append(f"SESSION max_statement_time = {timeouts.statement:.3f}")
+    elif "max_execution_time" in known:
+        settings.append(f"SESSION max_execution_time = {math.ceil(timeouts.statement * 1000)}")
+    return "SET " + ", ".join(settings)
+
+
 class Storage:
     """The MySQL side of the service: users, sessions, groups, messages, presence."""
 
-    def __init__(self, pool: aiomysql.Pool) -> None:
+    def __init__(self, pool: aiomysql.Pool, timeouts: DatabaseTimeouts) -> None:
         self._pool = pool
+        self._timeouts = timeouts
+        self._available = True
 
     @classmethod
-    async def connect(cls, url: DatabaseURL, pool_size: int = 20) -> Storage:
-        pool = await aiomysql.create_pool(
-            minsize=1,
-            maxsize=pool_size,
-            autocommit=True,
-            init_command=INIT_COMMAND,
-            pool_recycle=3600,
-            **url.connect_kwargs(),
-        )
-        return cls(pool)
+    async def connect(
+        cls, url: DatabaseURL, pool_size: int = 20, timeouts: DatabaseTimeouts | None = None
+    ) -> Storage:
+        timeouts = timeouts or DatabaseTimeouts()
+        init_command = await session_setup(url, timeouts)
+        async with _answered_within(timeouts.acquire):
+            pool = await aiomysql.create_pool(
+                minsize=1,
+                maxsize=pool_size,
+                autocommit=True,
+                init_command=init_command,
+                pool_recycle=3600,
+                connect_timeout=timeouts.connect,
+                **url.connect_kwargs(),
+            )
+        return cls(pool, timeouts)
 
     async def close(self) -> None:
         self._pool.close()
         await self._pool.wait_closed()
 
     @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[aiomysql.Connection]:
+        """A pooled connection for one call, within the call's deadline.
+
+        aiomysql's ``acquire`` has no timeout of its own (and holds the pool's lock while
+        it connects), so it runs under one here; a connection whose call failed for the
+        database's sake or ran out of time is closed before it goes back (a cancelled
+        query leaves unread packets behind), so the pool only ever keeps clean ones.
+        """
+        try:
+            async with asyncio.timeout(self._timeouts.acquire):
+                conn = await self._pool.acquire()
+        except _CONNECTION_FAULTS as exc:
+            raise self._unavailable("no database connection", exc) from exc
+        try:
+            async with asyncio.timeout(self._timeouts.statement):
+                yield conn
+        except _CONNECTION_FAULTS as exc:
+            conn.close()
+            raise self._unavailable("a database call failed", exc) from exc
+        except (StorageError, pymysql.err.MySQLError):
+            raise  # an answer about the data: the connection is in a known state
+        except BaseException:
+            conn.close()  # cancelled, or a bug: the connection's state is unknown
+            raise
+        finally:
+            self._pool.release(conn)
+        if not self._available:
+            self._available = True
+            log.info("the database answers again")
+
+    def _unavailable(self, what: str, exc: BaseException) -> DatabaseUnavailable:
+        """The error to raise; the first of an outage is logged, in one line."""
+        reason = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
+        if self._available:
+            self._available = False
+            log.warning("the database is unavailable (%s: %s); answering 503 until it is back", what, reason)
+        return DatabaseUnavailable(f"{what}: {reason}")
+
+    @asynccontextmanager
     async def _cursor(self) -> AsyncIterator[aiomysql.Cursor]:
-        async with self._pool.acquire() as conn, conn.cursor() as cur:
+        async with self._connection() as conn, conn.cursor() as cur:
             yield cur
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiomysql.Cursor]:
-        async with self._pool.acquire() as conn:
+        """A transaction, committed when the block ends. A domain error rolls it back; any
+        other failure closes the connection, which makes the server roll it back (a rollback
+        on a hung connection would hang too)."""
+        async with self._connection() as conn:
             await conn.begin()
             try:
                 async with conn.cursor() as cur:
                     yield cur
                 await conn.commit()
-            except BaseException:
+            except (StorageError, pymysql.err.IntegrityError):
                 await conn.rollback()
                 raise
 
