@@ -58,6 +58,7 @@ class ChatService:
         self.address_throttle = self._throttle(redis_client, "address", settings.login_failures_per_address)
         self.presence = Presence(storage, notifier, settings)
         self.metrics = Metrics(open_polls=lambda: self.presence.open_polls)
+        self.metrics.watch_pool(storage.pool_use)
         self.stream = EventStream(storage, hub, self.presence, self.metrics)
         # Decoding is CPU- and memory-hungry: a few at a time, off the event loop.
         self._image_executor = ThreadPoolExecutor(IMAGE_WORKERS, thread_name_prefix="images")

@@ -13,6 +13,7 @@ import re
 import secrets
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,11 +101,24 @@ def _message(row: Sequence[Any]) -> Message:
     )
 
 
+@dataclass(frozen=True)
+class PoolUse:
+    """Connections of the pool: ``size`` open (``free`` idle, ``in_use`` lent out) of at most ``max``;
+    ``waiting``: statements waiting for one."""
+
+    size: int
+    free: int
+    in_use: int
+    max: int
+    waiting: int
+
+
 class Storage:
     """The MySQL side of the service: users, sessions, groups, messages, presence."""
 
     def __init__(self, pool: aiomysql.Pool) -> None:
         self._pool = pool
+        self._waiting = 0  # acquisitions not yet given a connection
 
     @classmethod
     async def connect(cls, url: DatabaseURL, pool_size: int = 20) -> Storage:
@@ -122,14 +136,31 @@ class Storage:
         self._pool.close()
         await self._pool.wait_closed()
 
+    def pool_use(self) -> PoolUse:
+        """The pool right now, for /metrics: a busy pool shows as requests waiting here."""
+        size, free = self._pool.size, self._pool.freesize
+        return PoolUse(size=size, free=free, in_use=size - free, max=self._pool.maxsize, waiting=self._waiting)
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[aiomysql.Connection]:
+        self._waiting += 1
+        try:
+            conn = await self._pool.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            yield conn
+        finally:
+            self._pool.release(conn)
+
     @asynccontextmanager
     async def _cursor(self) -> AsyncIterator[aiomysql.Cursor]:
-        async with self._pool.acquire() as conn, conn.cursor() as cur:
+        async with self._connection() as conn, conn.cursor() as cur:
             yield cur
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiomysql.Cursor]:
-        async with self._pool.acquire() as conn:
+        async with self._connection() as conn:
             await conn.begin()
             try:
                 async with conn.cursor() as cur:
