@@ -16,10 +16,10 @@ from typing import NoReturn
 
 import pymysql
 import tornado.httpserver
-import tornado.log
 import tornado.netutil
 import tornado.process
 
+from tornado_chat import logs
 from tornado_chat.app import create_app
 from tornado_chat.config import ConfigError, DatabaseURL, Settings, load_or_create_cookie_secret, parse_args
 from tornado_chat.dbserver import DBServerError, EmbeddedMariaDB
@@ -83,8 +83,8 @@ def run_workers(count: int, settings: Settings, sockets: list[socket.socket], xh
 
 
 def main(argv: list[str] | None = None) -> int:
-    tornado.log.enable_pretty_logging()
     args = parse_args(argv)
+    logs.setup(args.log_format)
     embedded = None
     try:
         if args.database_url:

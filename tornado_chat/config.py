@@ -152,6 +152,13 @@ def build_arg_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="trust X-Forwarded-For / X-Real-Ip / X-Scheme: only behind a proxy that sets them",
     )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=os.environ.get("CHAT_LOG_FORMAT", "text"),
+        help="text: Tornado's lines; json: one JSON object per line, with each request's id "
+        "(env CHAT_LOG_FORMAT; default: %(default)s)",
+    )
     parser.add_argument("--debug", action="store_true", help="Tornado debug mode (autoreload, tracebacks in logs)")
     return parser
 
@@ -163,6 +170,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--bcrypt-rounds must be between 4 and 16")
     if not 0 <= args.port <= 65535:
         parser.error("--port must be between 0 and 65535")
+    if args.log_format not in ("text", "json"):
+        parser.error("--log-format (or CHAT_LOG_FORMAT) must be text or json")
     if args.processes < 1:
         parser.error("--processes must be at least 1")
     if args.processes > 1 and not args.redis_url:
