@@ -20,7 +20,7 @@ import tornado.netutil
 import tornado.process
 
 from tornado_chat import logs
-from tornado_chat.app import create_app
+from tornado_chat.app import ChatApp, create_app
 from tornado_chat.config import ConfigError, DatabaseURL, Settings, load_or_create_cookie_secret, parse_args
 from tornado_chat.dbserver import DBServerError, EmbeddedMariaDB
 
@@ -29,6 +29,7 @@ log = logging.getLogger("tornado_chat")
 MAX_BODY_BYTES = 11 * 1024 * 1024
 EMBEDDED_DATABASE = "tornado_chat"
 PR_SET_PDEATHSIG = 1
+SHUTDOWN_LIMIT = 4.5  # seconds from SIGTERM to letting go, whatever still hangs (the promise is 5 s)
 
 
 async def serve(settings: Settings, sockets: list[socket.socket], xheaders: bool) -> None:
@@ -42,8 +43,17 @@ async def serve(settings: Settings, sockets: list[socket.socket], xheaders: bool
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("shutting down")
-    server.stop()
+    server.stop()  # the listening sockets close: new connections are refused from here on
+    try:
+        await asyncio.wait_for(_shut_down(app, server), SHUTDOWN_LIMIT)
+    except TimeoutError:
+        log.warning("shutting down took over %g s; stopping anyway", SHUTDOWN_LIMIT)
+
+
+async def _shut_down(app: ChatApp, server: tornado.httpserver.HTTPServer) -> None:
+    """Answer the polls and write presence (ChatApp.close), then drop the idle keep-alive connections."""
     await app.close()
+    await server.close_all_connections()
 
 
 def _interrupt(signum: int, frame: object) -> NoReturn:
@@ -69,6 +79,8 @@ def run_workers(count: int, settings: Settings, sockets: list[socket.socket], xh
     except (KeyboardInterrupt, SystemExit):  # the parent: stopped, or every worker has exited
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for sock in sockets:  # the workers close their copies; this one would still take connections
+            sock.close()
         for pid in _children():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
