@@ -29,12 +29,18 @@ log = logging.getLogger("tornado_chat")
 MAX_BODY_BYTES = 11 * 1024 * 1024
 EMBEDDED_DATABASE = "tornado_chat"
 PR_SET_PDEATHSIG = 1
+# Connections the kernel queues before accept (Tornado's default is 128): a thousand clients
+# reconnecting at once, after a restart or a network blip, wait in the queue instead of
+# having their SYNs dropped and resent a second or more later.
+LISTEN_BACKLOG = 2048
 SHUTDOWN_LIMIT = 4.5  # seconds from SIGTERM to letting go, whatever still hangs (the promise is 5 s)
 
 
-async def serve(settings: Settings, sockets: list[socket.socket], xheaders: bool) -> None:
+async def serve(settings: Settings, sockets: list[socket.socket], xheaders: bool, idle_timeout: float) -> None:
     app = await create_app(settings)
-    server = tornado.httpserver.HTTPServer(app, max_body_size=MAX_BODY_BYTES, xheaders=xheaders)
+    server = tornado.httpserver.HTTPServer(
+        app, max_body_size=MAX_BODY_BYTES, xheaders=xheaders, idle_connection_timeout=idle_timeout
+    )
     server.add_sockets(sockets)
     log.info("serving on http://%s:%d (pid %d)", settings.address, settings.port, os.getpid())
     stop = asyncio.Event()
@@ -70,7 +76,9 @@ def _children() -> list[int]:
     return found
 
 
-def run_workers(count: int, settings: Settings, sockets: list[socket.socket], xheaders: bool) -> None:
+def run_workers(
+    count: int, settings: Settings, sockets: list[socket.socket], xheaders: bool, idle_timeout: float
+) -> None:
     """Fork ``count`` workers on the shared sockets; in the parent, return once they have all
     stopped (a SIGINT or SIGTERM to the parent is passed on to them)."""
     signal.signal(signal.SIGTERM, _interrupt)
@@ -90,7 +98,7 @@ def run_workers(count: int, settings: Settings, sockets: list[socket.socket], xh
         return
     with contextlib.suppress(OSError, AttributeError):  # a worker stops when its parent dies
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    asyncio.run(serve(settings, sockets, xheaders))
+    asyncio.run(serve(settings, sockets, xheaders, idle_timeout))
     os._exit(0)  # never run the parent's clean-up (it owns the private database) in a worker
 
 
@@ -115,11 +123,11 @@ def main(argv: list[str] | None = None) -> int:
             debug=args.debug,
             redis_url=args.redis_url,
         )
-        sockets = tornado.netutil.bind_sockets(args.port, args.address)
+        sockets = tornado.netutil.bind_sockets(args.port, args.address, backlog=LISTEN_BACKLOG)
         if args.processes > 1:
-            run_workers(args.processes, settings, sockets, args.xheaders)
+            run_workers(args.processes, settings, sockets, args.xheaders, args.idle_timeout)
         else:
-            asyncio.run(serve(settings, sockets, args.xheaders))
+            asyncio.run(serve(settings, sockets, args.xheaders, args.idle_timeout))
     except (ConfigError, DBServerError) as exc:
         print(f"run.py: {exc}", file=sys.stderr)
         return 2

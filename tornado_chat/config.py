@@ -153,6 +153,13 @@ def build_arg_parser() -> argparse.ArgumentParser:
         help="trust X-Forwarded-For / X-Real-Ip / X-Scheme: only behind a proxy that sets them",
     )
     parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=120.0,
+        help="seconds a connection may sit between requests (a client that never reads its answer "
+        "sits too) before it is closed; keep it above a proxy's keep-alive (default: %(default)s)",
+    )
+    parser.add_argument(
         "--log-format",
         choices=("text", "json"),
         default=os.environ.get("CHAT_LOG_FORMAT", "text"),
@@ -170,6 +177,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--bcrypt-rounds must be between 4 and 16")
     if not 0 <= args.port <= 65535:
         parser.error("--port must be between 0 and 65535")
+    if args.idle_timeout <= 0:
+        parser.error("--idle-timeout must be above 0")
     if args.log_format not in ("text", "json"):
         parser.error("--log-format (or CHAT_LOG_FORMAT) must be text or json")
     if args.processes < 1:
