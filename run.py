@@ -12,10 +12,11 @@ import signal
 import socket
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pymysql
 import tornado.httpserver
+import tornado.iostream
 import tornado.netutil
 import tornado.process
 
@@ -29,6 +30,8 @@ log = logging.getLogger("tornado_chat")
 MAX_BODY_BYTES = 11 * 1024 * 1024
 EMBEDDED_DATABASE = "tornado_chat"
 PR_SET_PDEATHSIG = 1
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+MMAP_THRESHOLD = 256 * 1024
 # Connections the kernel queues before accept (Tornado's default is 128): a thousand clients
 # reconnecting at once, after a restart or a network blip, wait in the queue instead of
 # having their SYNs dropped and resent a second or more later.
@@ -36,11 +39,29 @@ LISTEN_BACKLOG = 2048
 SHUTDOWN_LIMIT = 4.5  # seconds from SIGTERM to letting go, whatever still hangs (the promise is 5 s)
 
 
+class ChatServer(tornado.httpserver.HTTPServer):
+    """Tornado's server, with no connection kept by a client that has gone quiet.
+
+    ``idle_connection_timeout`` covers a client that sends nothing between requests (one that
+    never reads a short answer ends up there too). An answer too big for the socket buffers that
+    the client never reads would hold its connection and its unsent bytes forever, as Tornado has
+    no write timeout: TCP_USER_TIMEOUT has the kernel drop a connection whose data has gone
+    unacknowledged, its window shut, for as long."""
+
+    def initialize(self, *args: Any, idle_connection_timeout: float | None = None, **kwargs: Any) -> None:
+        super().initialize(*args, idle_connection_timeout=idle_connection_timeout, **kwargs)
+        self._user_timeout_ms = int((idle_connection_timeout or 0) * 1000)
+
+    def handle_stream(self, stream: tornado.iostream.IOStream, address: tuple) -> None:
+        if self._user_timeout_ms and hasattr(socket, "TCP_USER_TIMEOUT"):
+            with contextlib.suppress(OSError):
+                stream.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, self._user_timeout_ms)
+        super().handle_stream(stream, address)
+
+
 async def serve(settings: Settings, sockets: list[socket.socket], xheaders: bool, idle_timeout: float) -> None:
     app = await create_app(settings)
-    server = tornado.httpserver.HTTPServer(
-        app, max_body_size=MAX_BODY_BYTES, xheaders=xheaders, idle_connection_timeout=idle_timeout
-    )
+    server = ChatServer(app, max_body_size=MAX_BODY_BYTES, xheaders=xheaders, idle_connection_timeout=idle_timeout)
     server.add_sockets(sockets)
     log.info("serving on http://%s:%d (pid %d)", settings.address, settings.port, os.getpid())
     stop = asyncio.Event()
@@ -102,7 +123,17 @@ def run_workers(
     os._exit(0)  # never run the parent's clean-up (it owns the private database) in a worker
 
 
+def give_big_buffers_back() -> None:
+    """glibc raises its mmap threshold whenever a big block is freed (up to 32 MB); image-sized
+    buffers then come from the heap, whose freed space is kept, and a burst of image answers (or
+    of clients not reading them) stays in RSS for good. A fixed threshold maps each block over
+    256 KB on its own, returned to the system when freed."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+
+
 def main(argv: list[str] | None = None) -> int:
+    give_big_buffers_back()
     args = parse_args(argv)
     logs.setup(args.log_format)
     embedded = None

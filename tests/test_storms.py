@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import resource
+import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from tornado_chat.config import DatabaseURL
 from tornado_chat.storage import Storage
 
 from .conftest import Account, ChatProcess, Client, unique
+from .test_images import encode, noise, upload
 from .test_metrics import scrape, until_metric, value
 
 MEMORY_SLACK = 20 * 2**20  # bytes of VmRSS over the baseline allowed once the clients have gone
@@ -173,8 +175,8 @@ async def test_a_thousand_clients_reconnecting_at_once_are_all_answered_and_then
     port = port_of(server.chat)
     people = await crowd(database, 1000)
     fds = await server.fds_but_pool()
-    # A first storm by the same clients sets the baseline: it leaves Python's allocator at its
-    # high-water mark and the users' sessions and presence (online for 45 s) in memory.
+    # A first storm by the same clients sets the baseline: it leaves Python's small-object arenas
+    # at their high-water mark and the users' sessions and presence (online for 45 s) in memory.
     await asyncio.gather(*(reconnect(port, a, 1) for a in people.accounts))
     await server.back_to(fds)
     rss = server.rss()
@@ -226,3 +228,39 @@ async def test_clients_that_leave_mid_poll_free_their_polls_at_once(
                 raw.writer.transport.abort()
     await server.back_to(fds)  # well before the polls' 60 s
     assert server.rss() <= rss + MEMORY_SLACK
+
+
+async def test_clients_that_never_read_a_big_answer_are_dropped_with_its_unsent_bytes(
+    watched: Callable[..., Watched], database: DatabaseURL
+) -> None:
+    server = watched("--idle-timeout", "1")
+    port = port_of(server.chat)
+    client = server.client
+    ana = await client.register()
+    group = await client.create_group(ana)
+    photo = encode(noise((1800, 1700)), "PNG")  # about 9 MB that do not compress
+    r = await upload(client, ana, group["id"], photo)
+    assert r.status == 201, r.body
+    path = r.json["message"]["image"]["url"]
+    fds = await server.fds_but_pool()
+    # Ten clients that read it whole set the baseline: each database connection that read the
+    # blob keeps a buffer of its size (aiomysql), and ten answers at once took ten of them.
+    fetched = await asyncio.gather(*(client.request("GET", path, token=ana.token) for _ in range(10)))
+    assert all(f.status == 200 and len(f.body) > 8 * 2**20 for f in fetched)
+    await server.back_to(fds)
+    rss = server.rss()
+
+    readers = []
+    request = f"GET {path} HTTP/1.1\r\nHost: chat\r\nAuthorization: Bearer {ana.token}\r\n\r\n".encode()
+    for _ in range(10):
+        raw = socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a window the answer will not fit through
+        raw.connect(("127.0.0.1", port))
+        raw.sendall(request)
+        readers.append(raw)  # which never reads
+    try:
+        await server.back_to(fds)
+        assert server.rss() <= rss + MEMORY_SLACK
+    finally:
+        for raw in readers:
+            raw.close()
