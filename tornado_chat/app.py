@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import tornado.httputil
 import tornado.web
 from tornado.ioloop import PeriodicCallback
 
-from . import handlers, pages
+from . import handlers, logs, pages
 from .auth import SessionCache
 from .config import PROJECT_ROOT, Settings
 from .hub import Hub, LocalNotifier, Notifier
@@ -25,8 +26,12 @@ SHUTDOWN_GRACE = 3.0  # seconds for the released polls to write their answers
 class ChatApp(tornado.web.Application):
     service: ChatService
 
+    def find_handler(self, request: tornado.httputil.HTTPServerRequest, **kwargs: Any) -> Any:
+        logs.start_request(request)
+        return super().find_handler(request, **kwargs)
+
     def log_request(self, handler: tornado.web.RequestHandler) -> None:
-        super().log_request(handler)
+        logs.access(handler)
         self.service.metrics.request_answered(
             type(handler).__name__, handler.request.method or "", handler.get_status()
         )
@@ -65,6 +70,7 @@ async def create_app(settings: Settings, notifier: Notifier | None = None, **tor
         debug=settings.debug,
         **tornado_settings,
     )
+    app.add_transform(logs.RequestIdHeader)
     sessions = SessionCache()
     redis_client = connect_redis(settings.redis_url) if settings.redis_url else None
     if notifier is None and redis_client is not None:

@@ -241,6 +241,20 @@ def build_arg_parser() -> argparse.ArgumentParser:
             default=os.environ.get(env, str(default)),
             help=f"seconds for {what} (env {env}; default: {default:g}); past it a request gets 503",
         )
+    parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=120.0,
+        help="seconds a connection may sit between requests (a client that never reads its answer "
+        "sits too) before it is closed; keep it above a proxy's keep-alive (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=os.environ.get("CHAT_LOG_FORMAT", "text"),
+        help="text: Tornado's lines; json: one JSON object per line, with each request's id "
+        "(env CHAT_LOG_FORMAT; default: %(default)s)",
+    )
     parser.add_argument("--debug", action="store_true", help="Tornado debug mode (autoreload, tracebacks in logs)")
     return parser
 
@@ -255,6 +269,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name in ("connect", "acquire", "statement"):
         if not 0 < getattr(args, f"db_{name}_timeout") <= 3600:
             parser.error(f"--db-{name}-timeout must be a number of seconds above 0 and at most 3600")
+    if args.idle_timeout <= 0:
+        parser.error("--idle-timeout must be above 0")
+    if args.log_format not in ("text", "json"):
+        parser.error("--log-format (or CHAT_LOG_FORMAT) must be text or json")
     if args.processes < 1:
         parser.error("--processes must be at least 1")
     if args.processes > 1 and not args.redis_url:

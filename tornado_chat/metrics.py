@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from .models import utcnow
 
 if TYPE_CHECKING:
     from .hub import StoredMessage
+    from .storage import PoolUse
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -54,6 +57,9 @@ class Metrics:
             registry=self.registry,
         ).set_function(operations)
 
+    def watch_pool(self, pool_use: Callable[[], PoolUse]) -> None:
+        self.registry.register(PoolCollector(pool_use))
+
     def delivered(self, messages: list[StoredMessage]) -> None:
         if not messages:
             return
@@ -63,3 +69,24 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class PoolCollector(Collector):
+    """The database pool, read once per scrape so that its figures agree with each other."""
+
+    def __init__(self, pool_use: Callable[[], PoolUse]) -> None:
+        self._pool_use = pool_use
+
+    def collect(self) -> Iterator[Metric]:
+        use = self._pool_use()
+        connections = GaugeMetricFamily(
+            "chat_db_pool_connections", "Database connections open now, idle or lent out", labels=["state"]
+        )
+        connections.add_metric(["free"], use.free)
+        connections.add_metric(["in_use"], use.in_use)
+        yield connections
+        yield GaugeMetricFamily("chat_db_pool_size", "Database connections open now", value=use.size)
+        yield GaugeMetricFamily("chat_db_pool_max", "Most database connections the pool opens", value=use.max)
+        yield GaugeMetricFamily(
+            "chat_db_pool_waiting", "Statements waiting for a database connection now", value=use.waiting
+        )

@@ -80,6 +80,7 @@ class ChatService:
         self.presence = Presence(storage, notifier, settings)
         self.metrics = Metrics(open_polls=lambda: self.presence.open_polls)
         self.metrics.watch_bcrypt(lambda: self.hasher.operations)
+        self.metrics.watch_pool(storage.pool_use)
         self.stream = EventStream(storage, hub, self.presence, self.metrics)
         # Decoding is CPU- and memory-hungry: a few at a time, off the event loop.
         self._image_executor = ThreadPoolExecutor(IMAGE_WORKERS, thread_name_prefix="images")

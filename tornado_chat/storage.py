@@ -22,6 +22,7 @@ import re
 import secrets
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,18 @@ def _message(row: Sequence[Any]) -> Message:
     )
 
 
+@dataclass(frozen=True)
+class PoolUse:
+    """Connections of the pool: ``size`` open (``free`` idle, ``in_use`` lent out) of at most ``max``;
+    ``waiting``: statements waiting for one."""
+
+    size: int
+    free: int
+    in_use: int
+    max: int
+    waiting: int
+
+
 async def session_setup(url: DatabaseURL, timeouts: DatabaseTimeouts) -> str:
     """The statement every new connection runs: READ COMMITTED, and the server's own limit on
     a statement's time, under the names this server knows: MariaDB's ``max_statement_time``
@@ -168,6 +181,7 @@ class Storage:
         self._pool = pool
         self._timeouts = timeouts
         self._available = True
+        self._waiting = 0  # acquisitions not yet given a connection
 
     @classmethod
     async def connect(
@@ -191,6 +205,11 @@ class Storage:
         self._pool.close()
         await self._pool.wait_closed()
 
+    def pool_use(self) -> PoolUse:
+        """The pool right now, for /metrics: a busy pool shows as requests waiting here."""
+        size, free = self._pool.size, self._pool.freesize
+        return PoolUse(size=size, free=free, in_use=size - free, max=self._pool.maxsize, waiting=self._waiting)
+
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[aiomysql.Connection]:
         """A pooled connection for one call, within the call's deadline.
@@ -200,11 +219,14 @@ class Storage:
         database's sake or ran out of time is closed before it goes back (a cancelled
         query leaves unread packets behind), so the pool only ever keeps clean ones.
         """
+        self._waiting += 1
         try:
             async with asyncio.timeout(self._timeouts.acquire):
                 conn = await self._pool.acquire()
         except _CONNECTION_FAULTS as exc:
             raise self._unavailable("no database connection", exc) from exc
+        finally:
+            self._waiting -= 1
         try:
             async with asyncio.timeout(self._timeouts.statement):
                 yield conn

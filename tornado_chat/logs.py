@@ -1,0 +1,137 @@
+"""Logging: Tornado's text lines or one JSON object per line, each request's records tagged with its id.
+
+A request's id is the client's ``X-Request-Id`` when it is a short, plain token (so a
+proxy's id follows the request through), else a fresh one; the answer echoes it. Records
+logged while a request is handled carry it, the access line included, so that a
+request's error can be found from its access line and the other way round.
+
+Secrets stay out: nothing here logs headers or bodies, and Tornado's own warnings about
+badly signed cookies, which quote the cookie, are logged without it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime
+import json
+import logging
+import re
+import uuid
+from typing import Any
+
+import tornado.httputil
+import tornado.log
+import tornado.web
+
+FORMATS = ("text", "json")
+REQUEST_ID_HEADER = "X-Request-Id"
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+# Tornado's warnings on a bad signed cookie, each quoting the cookie as its one argument.
+_COOKIE_WARNINGS = frozenset({
+    "Invalid cookie signature %r",
+    "Expired cookie %r",
+    "Cookie timestamp in future; possible tampering %r",
+    "Tampered cookie %r",
+})
+_ACCESS_FIELDS = ("status", "method", "path", "remote_ip", "duration_ms", "handler")
+
+current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+
+def request_id(offered: str | None) -> str:
+    """The client's id when it is safe to log and echo, else a new one."""
+    if offered is not None and _SAFE_REQUEST_ID.fullmatch(offered):
+        return offered
+    return uuid.uuid4().hex
+
+
+def start_request(request: tornado.httputil.HTTPServerRequest) -> str:
+    """Give ``request`` its id; what is logged from here on while it is handled carries it."""
+    found = request_id(request.headers.get(REQUEST_ID_HEADER))
+    request.request_id = found  # type: ignore[attr-defined]
+    current_request_id.set(found)
+    return found
+
+
+class RequestIdHeader(tornado.web.OutputTransform):
+    """Every answer, errors and static files included, says which request it answers."""
+
+    def __init__(self, request: tornado.httputil.HTTPServerRequest) -> None:
+        self._request_id = getattr(request, "request_id", None)
+
+    def transform_first_chunk(
+        self, status_code: int, headers: tornado.httputil.HTTPHeaders, chunk: bytes, finishing: bool
+    ) -> tuple[int, tornado.httputil.HTTPHeaders, bytes]:
+        if self._request_id is not None:
+            headers[REQUEST_ID_HEADER] = self._request_id
+        return status_code, headers, chunk
+
+
+def access(handler: tornado.web.RequestHandler) -> None:
+    """Tornado's access line (same text, same levels), with its parts as fields for JSON."""
+    request, status = handler.request, handler.get_status()
+    duration_ms = 1000.0 * request.request_time()
+    level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+    tornado.log.access_log.log(
+        level,
+        "%d %s %s (%s) %.2fms",
+        status, request.method, request.uri, request.remote_ip, duration_ms,
+        extra={
+            "request_id": getattr(request, "request_id", None),
+            "status": status,
+            "method": request.method,
+            "path": request.uri,
+            "remote_ip": request.remote_ip,
+            "duration_ms": round(duration_ms, 3),
+            "handler": type(handler).__name__,
+        },
+    )
+
+
+class RequestContext(logging.Filter):
+    """Tags a record with the id of the request being handled, and drops quoted cookies."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = current_request_id.get()
+        if record.msg in _COOKIE_WARNINGS:
+            record.args = ("(cookie not logged)",)
+        return True
+
+
+class JSONFormatter(logging.Formatter):
+    """One JSON object per record, on one line: a traceback is a field, never more lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "pid": record.process,
+        }
+        if getattr(record, "request_id", None):
+            entry["request_id"] = record.request_id
+        for name in _ACCESS_FIELDS:
+            if hasattr(record, name):
+                entry[name] = getattr(record, name)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def setup(log_format: str = "text") -> None:
+    """Log to stderr: Tornado's coloured text lines, or JSON lines (warnings too) for a log collector."""
+    root = logging.getLogger()
+    if log_format == "json":
+        handler = logging.StreamHandler()
+        handler.setFormatter(JSONFormatter())
+        root.handlers = [handler]
+        root.setLevel(logging.INFO)
+        logging.captureWarnings(True)
+    else:
+        tornado.log.enable_pretty_logging()
+    for handler in root.handlers:
+        handler.addFilter(RequestContext())
