@@ -75,7 +75,9 @@ async def test_a_request_id_is_echoed_and_tags_its_access_line_and_its_warning(
     assert (r.status, r.headers["X-Request-Id"]) == (401, mine)
     unsafe = await client.request("GET", "/healthz", headers={"X-Request-Id": "a b <c>"})
     fresh = unsafe.headers["X-Request-Id"]
-    assert re.fullmatch(r"[0-9a-f]{32}", fresh)
+    assert re.fullmatch(r"[0-9a-f]{12}-[0-9a-f]+", fresh)
+    again = (await client.request("GET", "/healthz")).headers["X-Request-Id"]
+    assert again != fresh
     http.close()
 
     records = json_lines(chat)
