@@ -389,16 +389,18 @@ class EventsHandler(BaseHandler):
             self.get_query_argument("timeout", None), POLL_TIMEOUT_DEFAULT, POLL_TIMEOUT_MAX
         )
         raw_cursor = self.get_query_argument("cursor", None)
+        start = None
+        if raw_cursor is not None:
+            try:
+                start = Cursor.decode(raw_cursor)
+            except InvalidCursor as exc:  # refused before the user counts as online
+                raise APIError(400, "invalid_cursor", "the cursor is malformed") from exc
         presence = self.service.presence
         presence.poll_started(user)
         try:
-            if raw_cursor is None:
+            if start is None:
                 cursor, events = await self.service.stream.start(user)
             else:
-                try:
-                    start = Cursor.decode(raw_cursor)
-                except InvalidCursor as exc:
-                    raise APIError(400, "invalid_cursor", "the cursor is malformed") from exc
                 self._poll = self.service.stream.poll(user, start)
                 answer = await self._poll.run(timeout)
                 if answer is None:
