@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import signal
 import socket
@@ -382,3 +383,12 @@ def wait_until_healthy(chat: ChatProcess, limit: float = 60) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError("run.py did not become healthy")
+
+
+@pytest.fixture
+def no_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """No request may end in an uncaught exception, whatever its status."""
+    caplog.set_level(logging.ERROR, logger="tornado.application")
+    yield
+    errors = [r.getMessage() for r in caplog.records if r.name == "tornado.application" and r.levelno >= logging.ERROR]
+    assert not errors, errors[:3]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
-import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -37,6 +36,9 @@ SETTINGS = settings(
 )
 ERROR_CODE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*\Z")
 CASES: dict[str, int] = {}
+# Failed sign-ins are throttled after 20 per address: with that, every later generated sign-in
+# would be a 429 that never reaches the checks behind it.
+UNTHROTTLED = {"login_failures_per_user": 10**9, "login_failures_per_address": 10**9}
 
 # Strings that have broken servers before.
 EDGE_STRINGS = [
@@ -51,7 +53,14 @@ NUMBER_STRINGS = [
     str(2**64), str(-(2**63)), "9" * 19, "9" * 20, "1" * 400, "١", "١٢", "１", "²", "Ⅻ", "1_0", "NaN", "inf", "",
 ]
 
-hostile_text = st.one_of(st.text(max_size=40), st.sampled_from(EDGE_STRINGS), st.text(min_size=200, max_size=5000))
+# st.text() never yields lone surrogates, which JSON allows (as \ud800 escapes): mix them in by hand
+any_char = st.one_of(st.characters(), st.characters(), st.integers(0xD800, 0xDFFF).map(chr))
+hostile_text = st.one_of(
+    st.sampled_from(EDGE_STRINGS),
+    st.lists(any_char, max_size=40).map("".join),
+    st.builds(str.__add__, st.sampled_from(EDGE_STRINGS[:20]), st.text(min_size=1, max_size=20)),
+    st.text(min_size=200, max_size=5000),
+)
 number_like = st.one_of(
     st.sampled_from(NUMBER_STRINGS), st.integers(min_value=-(2**70), max_value=2**70).map(str), st.text(max_size=12)
 )
@@ -66,9 +75,12 @@ json_values = st.recursive(
 
 
 def object_with(*fields: str) -> st.SearchStrategy[dict[str, Any]]:
-    """A JSON object whose named fields, each present or not, hold any JSON value."""
-    return st.fixed_dictionaries({}, optional={name: json_values for name in fields}) | st.dictionaries(
-        hostile_text, json_values, max_size=4
+    """A JSON object whose named fields, each present or not, hold any JSON value, or all of
+    them hostile strings (the right type, so the checks behind the type checks are reached)."""
+    return st.one_of(
+        st.fixed_dictionaries({}, optional={name: json_values for name in fields}),
+        st.fixed_dictionaries({name: hostile_text for name in fields}),
+        st.dictionaries(hostile_text, json_values, max_size=4),
     )
 
 
@@ -204,6 +216,11 @@ def utf8_only(params: dict[str, str]) -> tuple[str, ...]:
     return ()
 
 
+def as_tornado_reads(value: str) -> str:
+    """A query value as Tornado hands it to a handler: control characters as spaces, stripped."""
+    return re.sub(r"[\x00-\x08\x0e-\x1f]", " ", value).strip()
+
+
 def plain(body: Body) -> dict[str, str]:
     return {"Content-Type": body.content_type} if body.content_type is not None else {}
 
@@ -225,20 +242,11 @@ class Scene:
 
 @pytest.fixture
 async def scene(start_server: StartServer) -> Scene:
-    server = await start_server()
+    server = await start_server(**UNTHROTTLED)
     client = server.client()
     owner = await client.register("fuzz")
     group = await client.create_group(owner, "fuzz")
     return Scene(server, owner, group["id"])
-
-
-@pytest.fixture
-def no_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """No request may end in an uncaught exception, whatever its status."""
-    caplog.set_level(logging.ERROR, logger="tornado.application")
-    yield
-    errors = [r.getMessage() for r in caplog.records if r.name == "tornado.application" and r.levelno >= logging.ERROR]
-    assert not errors, errors[:3]
 
 
 async def run_cases(name: str, scene: Scene, cases: Callable[[Probe], Callable[[], None]]) -> None:
@@ -394,7 +402,7 @@ async def test_any_history_query_is_never_a_server_error_and_bad_values_get_thei
             else:
                 assert answer.status == 200
                 for value in (before, limit):
-                    assert value is None or re.fullmatch(r"\s*[0-9]+\s*", value), (before, limit)
+                    assert value is None or re.fullmatch(r"[0-9]+", as_tornado_reads(value)), (before, limit)
 
         return history
 
@@ -417,7 +425,7 @@ async def test_any_events_query_is_never_a_server_error_and_bad_values_get_their
             else:
                 assert answer.status == 200, answer.status
                 if cursor is None:
-                    assert re.fullmatch(r"\s*[0-9]+(\.[0-9]+)?\s*", timeout), timeout
+                    assert re.fullmatch(r"[0-9]+(\.[0-9]+)?", as_tornado_reads(timeout)), timeout
 
         return events
 
@@ -515,3 +523,14 @@ async def test_a_timeout_that_is_a_plain_decimal_from_0_to_60_is_accepted(scene:
     r = await scene.server.client().request("GET", "/api/events?" + urlencode({"timeout": timeout}),
                                             token=scene.owner.token)
     assert r.status == 200, r.body
+
+
+@pytest.mark.parametrize("field", ["username", "password"])
+@pytest.mark.parametrize("value", ["\ud800", "abc\udfffdefgh"])
+async def test_signing_in_with_a_lone_surrogate_is_refused_as_that_field_not_a_server_error(
+    scene: Scene, field: str, value: str
+) -> None:
+    body = {"username": scene.owner.username, "password": "a wrong password"}
+    body[field] = value
+    r = await scene.server.client().request("POST", "/api/session", body)
+    assert (r.status, r.error_code) == (400, f"invalid_{field}")

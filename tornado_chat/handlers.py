@@ -195,11 +195,8 @@ class UsersHandler(BaseHandler):
 class SessionHandler(BaseHandler):
     async def post(self) -> None:
         body = self.json_body()
-        username, password = body.get("username"), body.get("password")
-        if not isinstance(username, str):
-            raise APIError(400, "invalid_username", "username must be a string")
-        if not isinstance(password, str):
-            raise APIError(400, "invalid_password", "password must be a string")
+        username = validation.sign_in_field(body.get("username"), "invalid_username", "username")
+        password = validation.sign_in_field(body.get("password"), "invalid_password", "password")
         try:
             user = await self.service.authenticate(username, password, self.request.remote_ip)
         except TooManyAttempts as exc:

@@ -54,6 +54,14 @@ def password(value: Any) -> str:
     return value
 
 
+def sign_in_field(value: Any, code: str, name: str) -> str:
+    """A username or password given to sign in: any text, since a wrong one is the 401's
+    business; but text that UTF-8 cannot hold (a lone surrogate) can be no one's."""
+    if not isinstance(value, str) or not _encodable(value):
+        raise Invalid(code, f"{name} must be a string of text")
+    return value
+
+
 def group_name(value: Any) -> tuple[str, str]:
     """The trimmed name, and the key that makes names unique regardless of case."""
     if not isinstance(value, str) or not _encodable(value):
