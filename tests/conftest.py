@@ -392,3 +392,14 @@ def no_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     yield
     errors = [r.getMessage() for r in caplog.records if r.name == "tornado.application" and r.levelno >= logging.ERROR]
     assert not errors, errors[:3]
+
+
+FUZZ_REPORT: list[str] = []  # what the generated-input tests ran: "N cases, 0 server errors"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Show, after the run, how many generated cases the hostile-input tests sent."""
+    if FUZZ_REPORT:
+        terminalreporter.section("generated cases")
+        for line in FUZZ_REPORT:
+            terminalreporter.write_line(line)

@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .conftest import Account, Server, StartServer, connect
+from .conftest import FUZZ_REPORT, Account, Server, StartServer, connect, unique
 
 EXAMPLES = 200
 SETTINGS = settings(
@@ -260,7 +260,7 @@ async def run_cases(name: str, scene: Scene, cases: Callable[[Probe], Callable[[
         probe.close()
     CASES[name] = probe.cases
     assert probe.cases >= EXAMPLES // 2
-    print(f"\n{name}: {probe.cases} cases, 0 server errors")
+    FUZZ_REPORT.append(f"{name}: {probe.cases} cases, 0 server errors")
 
 
 def report_total() -> str:
@@ -488,6 +488,39 @@ async def test_the_sign_in_forms_with_any_fields_are_never_a_server_error_and_a_
     await run_cases("POST /login and /register forms", scene, cases)
 
 
+async def test_any_cookie_xsrf_token_or_accept_language_is_never_a_server_error(
+    scene: Scene, no_tracebacks: None
+) -> None:
+    routes = [("GET", "/", False), ("GET", "/login", False), ("GET", "/register", False), ("POST", "/logout", False),
+              ("GET", "/api/me", True), ("POST", "/api/groups", True), ("DELETE", "/api/session", True)]
+    cookie_values = st.one_of(head_text.map(visible), st.sampled_from(["2|1:0|10:1|5:x|4:YQ==|", "2|", "1|x", "|"]))
+
+    def cases(probe: Probe) -> Callable[[], None]:
+        @SETTINGS
+        @given(
+            st.sampled_from(routes),
+            st.dictionaries(st.sampled_from(["chat_session", "_xsrf", "other"]), cookie_values, max_size=3),
+            st.one_of(st.none(), head_text.map(visible)),
+            st.one_of(st.none(), head_text.map(visible), st.sampled_from(["pt-BR;q=abc", "*;q=-1", ";;;,,q=", "zz"])),
+        )
+        def carried(route: tuple[str, str, bool], cookies: dict[str, str], xsrf: str | None,
+                    language: str | None) -> None:
+            method, path, json_errors = route
+            headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
+            if xsrf is not None:
+                headers["X-XSRFToken"] = xsrf
+            if language is not None:
+                headers["Accept-Language"] = language
+            body = as_json({"name": unique("carried")}) if method == "POST" else None
+            answer = probe.check(method, path, body, headers, json_errors=json_errors)
+            if path.startswith("/api/"):  # none of these carries a real session: never let in
+                assert answer.status in (401, 403), answer.status
+
+        return carried
+
+    await run_cases("cookies, XSRF tokens, Accept-Language", scene, cases)
+
+
 # Rules found by the generated cases, pinned as examples
 
 
@@ -507,7 +540,7 @@ async def test_a_malformed_cursor_does_not_mark_the_user_online(scene: Scene) ->
 def case_summary() -> Iterator[None]:
     yield
     if CASES:
-        print("\n" + report_total())
+        FUZZ_REPORT.append(report_total())
 
 
 

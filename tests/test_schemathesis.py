@@ -31,7 +31,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from .conftest import PASSWORD, Server, StartServer, unique
+from .conftest import FUZZ_REPORT, PASSWORD, Server, StartServer, unique
 from .test_hostile_input import UNTHROTTLED
 from .test_openapi import SPEC_PATH
 
@@ -146,5 +146,7 @@ async def test_no_generated_request_gets_a_server_error_or_an_answer_outside_the
     assert sent.status == 201, sent.body
     operations = {label.split(" [")[0] for label in fuzzer.cases}
     assert len(operations) == fuzzer.operations  # every operation had cases
-    print(f"\nschemathesis: {sum(fuzzer.cases.values())} cases over {len(operations)} operations, 0 server errors")
+    FUZZ_REPORT.append(
+        f"schemathesis: {sum(fuzzer.cases.values())} cases over {len(operations)} operations, 0 server errors"
+    )
 
