@@ -9,7 +9,8 @@ snake_case code; a refused request changes no stored row; the server is healthy 
 
 Hypothesis runs in a worker thread with a blocking HTTP client while the test's event loop
 serves, so no fixture is shared between examples. Runs are derandomized with no example
-database: CI sees the same cases every time. The number of cases is printed at the end.
+database: CI sees the same cases every time. The number of cases is shown in the run's
+"generated cases" section.
 """
 
 from __future__ import annotations
@@ -111,7 +112,8 @@ def bodies(*fields: str) -> st.SearchStrategy[Body]:
 
 def fits_in_a_request_head(text: str) -> bool:
     """Tornado closes, unanswered, a connection whose request line and headers pass 64 KiB
-    (``max_header_size``; nginx in front answers 414/431 first): keep URLs and headers below it."""
+    (``max_header_size``; nginx in front refuses them first, with its defaults: 414 for
+    a request line over 8 KiB, 400 for a header over 8 KiB): keep URLs and headers below it."""
     return len(quote(text, safe="", errors="surrogatepass")) <= 16_000
 
 
