@@ -4,8 +4,9 @@ values as bodies, wrong types, huge strings, unicode edge cases (NUL, lone surro
 values that are not numbers or are out of range.
 
 The rule, checked on every generated request against a real server over real HTTP: never a
-5xx and no traceback in the log; a 4xx from the JSON API is the contract's error body with a
-snake_case code; a refused request changes no stored row; the server is healthy afterwards.
+5xx and no traceback in the log; a status that docs/openapi.yaml gives for that operation; a 4xx
+from the JSON API is the contract's error body with a snake_case code; a refused request changes
+no stored row; the server is healthy afterwards.
 
 Hypothesis runs in a worker thread with a blocking HTTP client while the test's event loop
 serves, so no fixture is shared between examples. Runs are derandomized with no example
@@ -25,10 +26,12 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from .conftest import FUZZ_REPORT, Account, Server, StartServer, connect, unique
+from .test_openapi import SPEC_PATH
 
 EXAMPLES = 200
 SETTINGS = settings(
@@ -184,6 +187,7 @@ class Probe:
             raise AssertionError(f"no answer to {method} {path[:300]!r} {headers!r} {(body or b'')[:300]!r}") from exc
         self.cases += 1
         assert answer.status < 500, (method, path, answer.status, answer.body[:500])
+        assert answer.status in described_statuses(method, path), (method, path, answer.status, answer.body[:300])
         if 400 <= answer.status < 500:
             if json_errors:
                 assert answer.headers["Content-Type"].startswith("application/json"), answer.headers
@@ -200,6 +204,24 @@ class Probe:
             {"Authorization": f"Bearer {account.token}", "Content-Type": "application/json"},
         )
         assert sent.status == 201, sent.body
+
+
+def _described() -> list[tuple[re.Pattern[str], dict[str, Any]]]:
+    spec = yaml.safe_load(SPEC_PATH.read_text())
+    return [(re.compile(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + r"(\?.*)?"), item)
+            for path, item in spec["paths"].items()]
+
+
+DESCRIBED = _described()
+
+
+def described_statuses(method: str, url: str) -> set[int]:
+    """The statuses docs/openapi.yaml gives for this request; for a path or method it does not
+    describe, the 404 and 405 that every such request gets."""
+    for pattern, item in DESCRIBED:
+        if pattern.fullmatch(url) and method.lower() in item:
+            return {int(status) for status in item[method.lower()]["responses"]}
+    return {404, 405}
 
 
 def bearer(account: Account, body: Body | None = None) -> dict[str, str]:
