@@ -217,11 +217,12 @@ DESCRIBED = _described()
 
 def described_statuses(method: str, url: str) -> set[int]:
     """The statuses docs/openapi.yaml gives for this request; for a path or method it does not
-    describe, the 404 and 405 that every such request gets."""
+    describe, 404 or 405, or the 400 for a form body Tornado cannot parse (it parses one before
+    it runs any handler)."""
     for pattern, item in DESCRIBED:
         if pattern.fullmatch(url) and method.lower() in item:
             return {int(status) for status in item[method.lower()]["responses"]}
-    return {404, 405}
+    return {400, 404, 405}
 
 
 def bearer(account: Account, body: Body | None = None) -> dict[str, str]:
