@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import signal
 import socket
@@ -389,3 +390,23 @@ def wait_until_healthy(chat: ChatProcess, limit: float = 60) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError("run.py did not become healthy")
+
+
+@pytest.fixture
+def no_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """No request may end in an uncaught exception, whatever its status."""
+    caplog.set_level(logging.ERROR, logger="tornado.application")
+    yield
+    errors = [r.getMessage() for r in caplog.records if r.name == "tornado.application" and r.levelno >= logging.ERROR]
+    assert not errors, errors[:3]
+
+
+FUZZ_REPORT: list[str] = []  # what the generated-input tests ran: "N cases, 0 server errors"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Show, after the run, how many generated cases the hostile-input tests sent."""
+    if FUZZ_REPORT:
+        terminalreporter.section("generated cases")
+        for line in FUZZ_REPORT:
+            terminalreporter.write_line(line)

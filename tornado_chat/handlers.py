@@ -212,11 +212,8 @@ class UsersHandler(BaseHandler):
 class SessionHandler(BaseHandler):
     async def post(self) -> None:
         body = self.json_body()
-        username, password = body.get("username"), body.get("password")
-        if not isinstance(username, str):
-            raise APIError(400, "invalid_username", "username must be a string")
-        if not isinstance(password, str):
-            raise APIError(400, "invalid_password", "password must be a string")
+        username = validation.sign_in_field(body.get("username"), "invalid_username", "username")
+        password = validation.sign_in_field(body.get("password"), "invalid_password", "password")
         try:
             user = await self.service.authenticate(username, password, self.request.remote_ip)
         except TooManyAttempts as exc:
@@ -405,16 +402,18 @@ class EventsHandler(BaseHandler):
             self.get_query_argument("timeout", None), POLL_TIMEOUT_DEFAULT, POLL_TIMEOUT_MAX
         )
         raw_cursor = self.get_query_argument("cursor", None)
+        start = None
+        if raw_cursor is not None:
+            try:
+                start = Cursor.decode(raw_cursor)
+            except InvalidCursor as exc:  # refused before the user counts as online
+                raise APIError(400, "invalid_cursor", "the cursor is malformed") from exc
         presence = self.service.presence
         presence.poll_started(user)
         try:
-            if raw_cursor is None:
+            if start is None:
                 cursor, events = await self.service.stream.start(user)
             else:
-                try:
-                    start = Cursor.decode(raw_cursor)
-                except InvalidCursor as exc:
-                    raise APIError(400, "invalid_cursor", "the cursor is malformed") from exc
                 self._poll = self.service.stream.poll(user, start)
                 answer = await self._poll.run(timeout)
                 if answer is None:

@@ -18,6 +18,7 @@ TEXT_MAX_CHARS = 4000
 CLIENT_ID_MAX_CHARS = 64
 MAX_ID = 2**63 - 1
 ID_RE = re.compile(r"[1-9][0-9]{0,18}\Z")
+DECIMAL_RE = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?")
 
 
 class Invalid(ValueError):
@@ -50,6 +51,14 @@ def password(value: Any) -> str:
         raise Invalid("invalid_password", f"password must have at least {PASSWORD_MIN_CHARS} characters")
     if len(value) > PASSWORD_MAX_CHARS:
         raise Invalid("invalid_password", f"password must have at most {PASSWORD_MAX_CHARS} characters")
+    return value
+
+
+def sign_in_field(value: Any, code: str, name: str) -> str:
+    """A username or password given to sign in: any text, since a wrong one is the 401's
+    business; but text that UTF-8 cannot hold (a lone surrogate) can be no one's."""
+    if not isinstance(value, str) or not _encodable(value):
+        raise Invalid(code, f"{name} must be a string of text")
     return value
 
 
@@ -103,10 +112,8 @@ def int_argument(value: str | None, code: str, default: int, low: int, high: int
 def timeout_argument(value: str | None, default: float, high: float) -> float:
     if value is None:
         return default
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= high:  # also false for NaN
+    # plain ASCII decimals only: float() would also take "١", "1_0", "-0", "1e1" and "nan"
+    seconds = float(value) if DECIMAL_RE.fullmatch(value) else -1.0
+    if not 0 <= seconds <= high:
         raise Invalid("invalid_timeout", f"timeout must be a number of seconds from 0 to {high:g}")
     return seconds
