@@ -94,28 +94,34 @@ Ephemeral = Typing | PresenceChange
 class Waiter:
     """One parked events request: woken by any news in its groups or for its user."""
 
-    __slots__ = ("user_id", "group_ids", "membership_changed", "_future")
+    __slots__ = ("user_id", "group_ids", "membership_changed", "woken", "_future")
 
     def __init__(self, user_id: int, group_ids: tuple[int, ...]) -> None:
         self.user_id = user_id
         self.group_ids = group_ids
         self.membership_changed = False
+        self.woken = False
         self._future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def wake(self) -> None:
+        self.woken = True
         if not self._future.done():
             self._future.set_result(None)
 
     async def wait(self, timeout: float) -> bool:
-        """Wait until woken or ``timeout`` passes; True when woken."""
-        if self._future.done():
+        """Wait until woken or ``timeout`` passes; True when woken. A bare timer handle, not
+        ``asyncio.timeout``: every parked poll has one, and a timeout costs no cancellation."""
+        if self.woken:
             return True
+        loop = asyncio.get_running_loop()
+        if self._future.done():  # an earlier wait timed out
+            self._future = loop.create_future()
+        timer = loop.call_later(timeout, self._future.set_result, None)
         try:
-            async with asyncio.timeout(timeout):
-                await self._future
-        except TimeoutError:
-            return False
-        return True
+            await self._future
+        finally:
+            timer.cancel()
+        return self.woken
 
 
 class Channel:

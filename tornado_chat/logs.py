@@ -40,6 +40,8 @@ _ACCESS_FIELDS = ("status", "method", "path", "remote_ip", "duration_ms", "handl
 _ID_PREFIX = secrets.token_hex(6)
 _ids = itertools.count(1)
 
+_as_json = False  # the access line's fields are built only for the JSON formatter, which alone reads them
+
 current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 
@@ -81,7 +83,7 @@ def access(handler: tornado.web.RequestHandler) -> None:
         level,
         "%d %s %s (%s) %.2fms",
         status, request.method, request.uri, request.remote_ip, duration_ms,
-        extra={
+        extra=None if not _as_json else {
             "request_id": getattr(request, "request_id", None),
             "status": status,
             "method": request.method,
@@ -129,8 +131,10 @@ class JSONFormatter(logging.Formatter):
 
 def setup(log_format: str = "text") -> None:
     """Log to stderr: Tornado's coloured text lines, or JSON lines (warnings too) for a log collector."""
+    global _as_json
     root = logging.getLogger()
-    if log_format == "json":
+    _as_json = log_format == "json"
+    if _as_json:
         handler = logging.StreamHandler()
         handler.setFormatter(JSONFormatter())
         root.handlers = [handler]
