@@ -177,6 +177,7 @@ async def test_session_cookies_are_httponly_samesite_lax_and_secure_over_https(
         cookie = set_cookies(r)["chat_session"]
         assert cookie["httponly"] and cookie["samesite"] == "Lax"
         assert bool(cookie["secure"]) is secure
+        assert bool(set_cookies(r)["_xsrf"]["secure"]) is secure
 
 
 async def test_a_client_claiming_https_without_xheaders_gets_no_secure_cookie(client: Client) -> None:

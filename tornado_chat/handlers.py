@@ -132,13 +132,18 @@ class BaseHandler(tornado.web.RequestHandler):
         self.clear_header("Content-Type")
         self.finish()
 
+    def set_cookie(self, name: str, value: str | bytes, *args: Any, **kwargs: Any) -> None:
+        """Every cookie, the session's and the XSRF token's alike, is ``Secure`` when the
+        request came over HTTPS (behind a proxy: only with ``--xheaders``)."""
+        kwargs.setdefault("secure", self.request.protocol == "https")
+        super().set_cookie(name, value, *args, **kwargs)
+
     async def start_session(self, user: User) -> str:
         """Open a new session and set its cookie (and the XSRF cookie that a page
         or a cookie-using script echoes back); returns the token."""
         token = await self.service.open_session(user)
         self.set_signed_cookie(
-            SESSION_COOKIE, token, httponly=True, samesite="Lax",
-            secure=self.request.protocol == "https", expires_days=30,
+            SESSION_COOKIE, token, httponly=True, samesite="Lax", expires_days=30,
         )
         self.xsrf_token  # noqa: B018 - reading it sets the _xsrf cookie
         return token
