@@ -172,6 +172,17 @@ async def chatting(client: Client) -> tuple[Account, Account, int, str]:
     return ana, bob, group["id"], await client.cursor(bob)
 
 
+async def wind_down(sender: Sender, listener: Listener, tasks: list[asyncio.Task[None]], stop: asyncio.Event) -> None:
+    """Stop the traffic, then send one last message and wait until the listener has it:
+    everything acknowledged before it has then had its chance to arrive."""
+    sender.running = False
+    await tasks[0]
+    last = await sender.send(unique("last"))
+    stop.set()
+    await tasks[1]
+    await listener.until_received(last["id"])
+
+
 def assert_each_acknowledged_message_arrived_once_in_seq_order(
     acknowledged: dict[str, Event], listener: Listener, url: DatabaseURL
 ) -> None:
@@ -217,12 +228,7 @@ async def test_a_database_restart_under_traffic_costs_only_503s_and_recovers_by_
     acknowledged = len(sender.acknowledged)
     await until(lambda: len(sender.acknowledged) >= acknowledged + 5)
 
-    sender.running = False
-    await tasks[0]
-    last = await sender.send(unique("last"))
-    stop_listening.set()
-    await tasks[1]
-    await listener.until_received(last["id"])
+    await wind_down(sender, listener, tasks, stop_listening)
 
     assert health.status == 503 and health.json == {"status": "unavailable"}
     assert {(r.status, r.error_code) for r in sender.refusals} == {(503, "unavailable")}
@@ -347,12 +353,7 @@ async def test_an_app_process_killed_mid_traffic_loses_and_repeats_nothing_ackno
     acknowledged = len(sender.acknowledged)
     await until(lambda: len(sender.acknowledged) >= acknowledged + 15)
 
-    sender.running = False
-    await tasks[0]
-    last = await sender.send(unique("last"))
-    stop_listening.set()
-    await tasks[1]
-    await listener.until_received(last["id"])
+    await wind_down(sender, listener, tasks, stop_listening)
 
     print(f"\n{sender.unanswered} sends and {listener.failures} polls without an answer (the kill, then the restart); "
           f"{sender.retries_found_stored} retries found their message stored")
