@@ -415,9 +415,11 @@ def run_against_one_server(
     args: argparse.Namespace,
     bench: Callable[[subprocess.Popen[bytes], int], Awaitable[dict[str, Any]]],
     table: Callable[[dict[str, Any]], str],
+    failed: Callable[[dict[str, Any]], bool] = lambda result: False,
 ) -> int:
     """The frame of a one-server benchmark: a database and run.py, ``bench``'s figures printed
-    as a JSON line and a table, everything stopped and removed after; 1 when it failed."""
+    as a JSON line and a table, everything stopped and removed after; 1 when it could not be
+    measured or its figures say it ``failed``."""
     logging.basicConfig(level=logging.WARNING if args.json_only else logging.INFO, format="bench: %(message)s")
     stack = contextlib.ExitStack()
     workdir = Path(tempfile.mkdtemp(prefix="chat-bench-"))
@@ -427,7 +429,7 @@ def run_against_one_server(
         port = free_port()
         server = start_server(workdir, port, url)
         result = asyncio.run(bench(server, port))
-    except (BenchError, ConfigError, DBServerError, pymysql.MySQLError, TimeoutError) as exc:
+    except (BenchError, ConfigError, DBServerError, pymysql.MySQLError, OSError) as exc:
         print(f"{scenario}: {str(exc) or type(exc).__name__}", file=sys.stderr)
         if server is not None:
             print(f"last lines of the server's log:\n{tail(workdir / f'server-{port}.log')}", file=sys.stderr)
@@ -440,7 +442,7 @@ def run_against_one_server(
     print(json.dumps(result), flush=True)
     if not args.json_only:
         print(table(result))
-    return 0
+    return 1 if failed(result) else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,15 +24,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
 import logging
 import platform
 import secrets
-import shutil
 import statistics
+import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
@@ -42,24 +39,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import loadgen  # noqa: E402
-import pymysql  # noqa: E402
 import tornado  # noqa: E402
 from cross_process import metric  # noqa: E402
 from loadgen import CONNECT_CONCURRENCY, Listener, Member, Population, Tracker, latency_figures  # noqa: E402
 from send_to_receive import (  # noqa: E402
-    BenchError,
     Connection,
     add_common_arguments,
-    bench_database,
-    free_port,
-    start_server,
-    stop_server,
-    tail,
+    run_against_one_server,
     wait_healthy,
 )
-
-from tornado_chat.config import ConfigError  # noqa: E402
-from tornado_chat.dbserver import DBServerError  # noqa: E402
 
 log = logging.getLogger("bench")
 
@@ -209,36 +197,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.json_only else logging.INFO, format="bench: %(message)s")
     loadgen.raise_fd_limit()
-    workdir = Path(tempfile.mkdtemp(prefix="chat-soak-"))
-    stack = contextlib.ExitStack()
-    server = None
-    port = free_port()
-    try:
-        url = stack.enter_context(bench_database(args.database_url, workdir))
-        server = start_server(workdir, port, url)
 
-        async def run() -> dict[str, Any]:
-            assert server is not None
-            await wait_healthy(server, port)
-            return await soak(port, server.pid, args)
+    async def measure(server: subprocess.Popen[bytes], port: int) -> dict[str, Any]:
+        await wait_healthy(server, port)
+        return await soak(port, server.pid, args)
 
-        result = asyncio.run(run())
-    except (BenchError, OSError, ConfigError, DBServerError, pymysql.MySQLError) as exc:
-        print(f"soak: {exc}", file=sys.stderr)
-        if server is not None:
-            print(f"last lines of the server's log:\n{tail(workdir / f'server-{port}.log')}", file=sys.stderr)
-        return 1
-    finally:
-        if server is not None:
-            stop_server(server)
-        stack.close()
-        shutil.rmtree(workdir, ignore_errors=True)
-    print(json.dumps(result), flush=True)
-    if not args.json_only:
-        print(table(result))
-    return 1 if result["lost"] or result["duplicated"] or result["out_of_order"] else 0
+    return run_against_one_server(
+        "soak", args, measure, table, failed=lambda r: bool(r["lost"] or r["duplicated"] or r["out_of_order"])
+    )
 
 
 if __name__ == "__main__":
