@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import gc
 import logging
 import os
 import signal
@@ -38,6 +39,7 @@ log = logging.getLogger("tornado_chat")
 MAX_BODY_BYTES = 11 * 1024 * 1024
 EMBEDDED_DATABASE = "tornado_chat"
 PR_SET_PDEATHSIG = 1
+GC_YOUNG_THRESHOLD = 50_000
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 MMAP_THRESHOLD = 256 * 1024
 # Connections the kernel queues before accept (Tornado's default is 128): a thousand clients
@@ -71,6 +73,7 @@ async def serve(settings: Settings, sockets: list[socket.socket], xheaders: bool
     app = await create_app(settings)
     server = ChatServer(app, max_body_size=MAX_BODY_BYTES, xheaders=xheaders, idle_connection_timeout=idle_timeout)
     server.add_sockets(sockets)
+    tune_garbage_collection()
     log.info("serving on http://%s:%d (pid %d)", settings.address, settings.port, os.getpid())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -129,6 +132,15 @@ def run_workers(
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     asyncio.run(serve(settings, sockets, xheaders, idle_timeout))
     os._exit(0)  # never run the parent's clean-up (it owns the private database) in a worker
+
+
+def tune_garbage_collection() -> None:
+    """A server holding thousands of polls makes the cyclic collector scan the same long-lived
+    objects over and over: what start-up made is frozen out of its sight, and young objects are
+    collected every 50,000 allocations instead of 700 (fan-out CPU per delivery about 10% lower,
+    bench/README.md). Reference counting still frees everything that is not in a cycle at once."""
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 100)
 
 
 def give_big_buffers_back() -> None:
