@@ -16,6 +16,7 @@ older than the log gets a presence snapshot instead.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import logging
 import secrets
@@ -53,10 +54,12 @@ class StoredMessage:
 
     message: Message
     event_json: str
+    created: float  # message.created_at as a time.time() value, for the delivery-latency histogram
 
     @classmethod
     def of(cls, message: Message) -> StoredMessage:
-        return cls(message, json.dumps({"type": "message", "message": message.to_json()}, ensure_ascii=False))
+        event_json = json.dumps({"type": "message", "message": message.to_json()}, ensure_ascii=False)
+        return cls(message, event_json, message.created_at.replace(tzinfo=datetime.UTC).timestamp())
 
     @property
     def seq(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -9,8 +10,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-
-from .models import utcnow
 
 if TYPE_CHECKING:
     from .hub import StoredMessage
@@ -63,9 +62,9 @@ class Metrics:
     def delivered(self, messages: list[StoredMessage]) -> None:
         if not messages:
             return
-        now = utcnow()
+        now = time.time()
         for stored in messages:
-            self.delivery_latency.observe(max(0.0, (now - stored.message.created_at).total_seconds()))
+            self.delivery_latency.observe(max(0.0, now - stored.created))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
