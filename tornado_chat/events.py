@@ -218,17 +218,20 @@ class Poll:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         memberships: dict[int, Membership] | None = None
-        while not self.cancelled:
-            if self._hub.closing:
-                return self._cursor, []  # the client polls again with it, elsewhere or after the restart
-            if memberships is None:
-                version = self._hub.membership_version
-                memberships = await self._stream.memberships(self._user)
-                if self._hub.membership_version != version:
-                    memberships = None  # changed while we read, before our waiter could hear it
-                continue  # the client may have left while we read
-            self._waiter = self._hub.park(self._user.id, memberships)
-            try:
+        try:
+            while not self.cancelled:
+                if self._hub.closing:
+                    return self._cursor, []  # the client polls again with it, elsewhere or after the restart
+                if memberships is None:
+                    version = self._hub.membership_version
+                    memberships = await self._stream.memberships(self._user)
+                    if self._hub.membership_version != version:
+                        memberships = None  # changed while we read, before our waiter could hear it
+                    continue  # the client may have left while we read
+                if self._waiter is None:
+                    self._waiter = self._hub.park(self._user.id, memberships)
+                else:
+                    self._waiter.rearm()  # still registered: what comes from here on wakes it again
                 events: list[str] = []
                 if not self._stream.nothing_new(memberships, self._cursor) or deadline <= loop.time():
                     self._cursor, events = await self._stream.since(self._user, memberships, self._cursor)
@@ -238,7 +241,10 @@ class Poll:
                 await self._waiter.wait(remaining)
                 if self._waiter.membership_changed:
                     memberships = None
-            finally:
+                    self._hub.discard(self._waiter)
+                    self._waiter = None
+        finally:
+            if self._waiter is not None:
                 self._hub.discard(self._waiter)
                 self._waiter = None
         return None

@@ -111,6 +111,11 @@ class Waiter:
         if not self._future.done():
             self._future.set_result(None)
 
+    def rearm(self) -> None:
+        """Ready to wait again, registered as before: a woken poll that reads and finds
+        nothing parks again without a new waiter."""
+        self.woken = False
+
     async def wait(self, timeout: float) -> bool:
         """Wait until woken or ``timeout`` passes; True when woken. A bare timer handle, not
         ``asyncio.timeout``: every parked poll has one, and a timeout costs no cancellation."""
