@@ -13,6 +13,7 @@ async def scrape(client: Client) -> dict[str, dict[tuple[tuple[str, str], ...], 
     """Family name -> {labels: value} of one GET /metrics, parsed as Prometheus would."""
     r = await client.request("GET", "/metrics")
     assert r.status == 200
+    assert r.headers["Content-Type"].startswith("text/plain")
     found: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
     for family in text_string_to_metric_families(r.body.decode()):
         for sample in family.samples:

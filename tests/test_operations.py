@@ -12,7 +12,7 @@ from tornado.httpclient import AsyncHTTPClient
 from tornado_chat.config import DatabaseURL
 from tornado_chat.dbserver import EmbeddedMariaDB
 
-from .conftest import ChatProcess, Client, Server, StartServer, unique
+from .conftest import ChatProcess, Client, StartServer, unique
 
 
 async def test_healthz_says_ok_when_the_database_answers(client: Client) -> None:
@@ -46,23 +46,6 @@ async def test_unknown_routes_get_a_404_with_an_error_code(client: Client) -> No
 async def test_unsupported_methods_get_405_with_an_error_code(client: Client) -> None:
     r = await client.request("PATCH", "/api/groups", {})
     assert (r.status, r.error_code) == (405, "method_not_allowed")
-
-
-async def test_metrics_speak_prometheus_text_with_requests_polls_messages_and_latency(server: Server) -> None:
-    client = server.client()
-    ana = await client.register()
-    group = await client.create_group(ana)
-    cursor = await client.cursor(ana)
-    await client.send(ana, group["id"], "counted")
-    await client.poll(ana, cursor, timeout=5)
-    r = await client.request("GET", "/metrics")
-    assert r.status == 200
-    assert r.headers["Content-Type"].startswith("text/plain")
-    text = r.body.decode()
-    assert 'chat_http_requests_total{handler="UsersHandler",method="POST",status="201"} 1.0' in text
-    assert "chat_open_polls 0.0" in text
-    assert "chat_messages_stored_total 1.0" in text
-    assert "chat_delivery_latency_seconds_count 1.0" in text
 
 
 async def test_errors_are_json_with_a_code_and_a_message(client: Client) -> None:
