@@ -19,7 +19,7 @@ from playwright.async_api import Browser, BrowserContext, Page, Route, async_pla
 from tornado.web import create_signed_value
 
 from tornado_chat.config import PROJECT_ROOT
-from tornado_chat.pages import SCRIPT_STRINGS, TRANSLATIONS
+from tornado_chat.web.pages import SCRIPT_STRINGS, TRANSLATIONS
 
 from .conftest import PASSWORD, Account, Client, Server, StartServer, query, unique
 
@@ -489,7 +489,7 @@ async def test_pages_forbid_inline_scripts_and_framing(server: Server) -> None:
 def test_every_string_of_the_pages_and_the_script_has_a_portuguese_translation() -> None:
     translated = {row.split('","')[0].strip('"') for row in (TRANSLATIONS / "pt_BR.csv").read_text().splitlines()}
     used = set(SCRIPT_STRINGS)
-    sources = [*(PROJECT_ROOT / "templates").glob("*.html"), PROJECT_ROOT / "tornado_chat" / "pages.py"]
+    sources = [*(PROJECT_ROOT / "templates").glob("*.html"), PROJECT_ROOT / "tornado_chat" / "web" / "pages.py"]
     for source in sources:
         used |= set(re.findall(r'_\("((?:[^"\\]|\\.)*)"\)', source.read_text()))
     script = "\n".join(p.read_text() for p in (PROJECT_ROOT / "static" / "js").glob("*.js"))

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tornado_chat.events import Cursor
-from tornado_chat.hub import WAKE_INTERVAL_MAX
 from tornado_chat.models import User
+from tornado_chat.realtime.cursor import Cursor
+from tornado_chat.realtime.hub import WAKE_INTERVAL_MAX
 
 from .conftest import Account, Client, Server, StartServer, StatementCounter, query
 
@@ -351,7 +351,7 @@ async def test_a_disconnected_poll_leaves_no_waiter_behind(server: Server) -> No
     client = server.client()
     (ana,), _ = await members(client, 1)
     cursor = await quiet_cursor(client, ana)
-    hub, presence = server.app.service.hub, server.app.service.presence
+    hub, presence = server.app.parts.hub, server.app.services.presence
     with pytest.raises(Exception):  # noqa: B017 - the client gives up: any timeout error will do
         await client.request("GET", f"/api/events?cursor={cursor}&timeout=30", token=ana.token, timeout=0.5)
     for _ in range(100):
@@ -366,8 +366,8 @@ async def test_a_client_gone_while_its_poll_awaits_the_database_leaves_no_waiter
     client = server.client()
     (ana,), _ = await members(client, 1)
     cursor = Cursor.decode(await client.cursor(ana))
-    hub = server.app.service.hub
-    poll = server.app.service.stream.poll(User(ana.id, ana.username), cursor)
+    hub = server.app.parts.hub
+    poll = server.app.services.events.poll(User(ana.id, ana.username), cursor)
     running = asyncio.create_task(poll.run(30))
     await asyncio.sleep(0)  # the poll is now awaiting its membership query
     poll.cancel()
@@ -399,7 +399,7 @@ async def test_waking_many_waiters_costs_no_database_query_per_waiter(start_serv
     cursors = [(await client.poll(a, c, timeout=0)).json["cursor"] for a, c in zip(listeners, cursors, strict=True)]
     waiting = [asyncio.create_task(client.poll(a, c, timeout=20)) for a, c in zip(listeners, cursors, strict=True)]
     for _ in range(100):
-        if server.app.service.hub.waiter_count == len(listeners):
+        if server.app.parts.hub.waiter_count == len(listeners):
             break
         await asyncio.sleep(0.05)
     with_waiters, answers = await statements_to_send("to everyone", waiting)
@@ -410,7 +410,7 @@ async def test_waking_many_waiters_costs_no_database_query_per_waiter(start_serv
 async def test_news_after_a_quiet_spell_wakes_the_waiters_at_once(server: Server) -> None:
     client = server.client()
     (ana, bob), group = await members(client, 2)
-    hub = server.app.service.hub
+    hub = server.app.parts.hub
     waiter = hub.park(ana.id, [group["id"]])
     await asyncio.sleep(2 * WAKE_INTERVAL_MAX)  # whatever the set-up woke is past
     hub.typing(group["id"], User(bob.id, bob.username))
@@ -421,7 +421,7 @@ async def test_news_after_a_quiet_spell_wakes_the_waiters_at_once(server: Server
 async def test_news_right_after_a_wake_up_round_waits_for_the_next_round(server: Server) -> None:
     client = server.client()
     (ana, bob), group = await members(client, 2)
-    hub, typist = server.app.service.hub, User(bob.id, bob.username)
+    hub, typist = server.app.parts.hub, User(bob.id, bob.username)
     first = hub.park(ana.id, [group["id"]])
     await asyncio.sleep(2 * WAKE_INTERVAL_MAX)
     hub.typing(group["id"], typist)

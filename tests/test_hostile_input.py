@@ -555,7 +555,7 @@ async def test_a_malformed_cursor_does_not_mark_the_user_online(scene: Scene) ->
     await client.join(lurker, scene.group_id)
     r = await client.request("GET", "/api/events?cursor=not-a-cursor&timeout=0", token=lurker.token)
     assert (r.status, r.error_code) == (400, "invalid_cursor")
-    await scene.server.app.service.presence.flush()  # write any pending last-seen now, not 50 ms later
+    await scene.server.app.services.presence.flush()  # write any pending last-seen now, not 50 ms later
     online = await client.request("GET", f"/api/groups/{scene.group_id}/online", token=scene.owner.token)
     assert lurker.user not in online.json["users"]
 

@@ -76,7 +76,7 @@ async def test_database_pool_shows_size_free_in_use_max_and_waiting(start_server
     assert value(metrics, "chat_db_pool_connections", state="in_use") == 0
     assert value(metrics, "chat_db_pool_waiting") == 0
 
-    pool = server.app.service.storage._pool
+    pool = server.app.parts.store.db._pool
     held = [await pool.acquire(), await pool.acquire()]  # every connection lent out
     try:
         metrics = await scrape(client)

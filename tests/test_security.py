@@ -151,7 +151,7 @@ async def test_sessions_past_the_idle_timeout_are_deleted(server: Server) -> Non
     idle, active = await client.register(), await client.register()
     query(server.settings.database, "UPDATE sessions SET last_used_at = last_used_at - INTERVAL 31 DAY "
           "WHERE token_hash = %s", (token_hash(idle.token),))
-    await server.app.service.delete_idle_sessions()
+    await server.app.services.accounts.delete_idle_sessions()
     rows = query(server.settings.database, "SELECT user_id FROM sessions WHERE user_id IN (%s, %s)",
                  (idle.id, active.id))
     assert rows == [(active.id,)]

@@ -16,7 +16,7 @@ import pytest
 
 from tornado_chat.app import create_app
 from tornado_chat.config import PROJECT_ROOT, DatabaseURL
-from tornado_chat.storage import ensure_database
+from tornado_chat.store.migrate import migrate
 
 from .conftest import PASSWORD, drop_database, free_port, make_settings, query, unique
 
@@ -37,9 +37,9 @@ def tables(url: DatabaseURL) -> set[str]:
 async def test_the_schema_can_be_applied_twice_without_harm(db_server: Callable[[str], DatabaseURL]) -> None:
     url = db_server(unique("tc_schema"))
     try:
-        await ensure_database(url)
+        await migrate(url)
         query(url, "INSERT INTO users (username, password_hash, created_at) VALUES ('kept', 'x', NOW())")
-        await ensure_database(url)
+        await migrate(url)
         assert tables(url) == TABLES
         assert query(url, "SELECT username FROM users") == [("kept",)]
     finally:

@@ -19,14 +19,15 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient
 
 from tornado_chat.auth import PasswordHasher, new_token, token_hash
-from tornado_chat.config import DatabaseURL
-from tornado_chat.storage import Storage
+from tornado_chat.config import DatabaseTimeouts, DatabaseURL
+from tornado_chat.store import Store
 
 from .conftest import Account, ChatProcess, Client, unique
 from .test_images import encode, noise, upload
 from .test_metrics import scrape, until_metric, value
 
 MEMORY_SLACK = 20 * 2**20  # bytes of VmRSS over the baseline allowed once the clients have gone
+POOL_SIZE = 20  # the crowd is made with many statements at once
 SETTLE = 200  # looks, 50 ms apart, for the server to let go of what the clients held
 
 
@@ -39,27 +40,27 @@ class Crowd:
 async def crowd(database: DatabaseURL, size: int, group_size: int = 100) -> Crowd:
     """``size`` users with sessions, in groups of ``group_size``, made through the storage layer
     (registering a thousand over HTTP would be the slow part of the test, and is tested elsewhere)."""
-    storage = await Storage.connect(database)
+    store = await Store.open(database, POOL_SIZE, DatabaseTimeouts())
     try:
         password_hash = await PasswordHasher(4).hash("never used")
         tag = unique("s")[-10:]
 
         async def member(i: int) -> Account:
-            user = await storage.create_user(f"storm{tag}{i}", password_hash)
+            user = await store.accounts.create_user(f"storm{tag}{i}", password_hash)
             token = new_token()
-            await storage.create_session(user.id, token_hash(token))
+            await store.accounts.create_session(user.id, token_hash(token))
             return Account(user.id, user.username, "never used", token)
 
         accounts = await asyncio.gather(*(member(i) for i in range(size)))
         group_ids = []
         for start in range(0, size, group_size):
             name = f"storm {tag} {start}"
-            group_id, _ = await storage.create_group(name, name, accounts[start].id)
-            await asyncio.gather(*(storage.join(group_id, a.id) for a in accounts[start + 1 : start + group_size]))
+            group_id, _ = await store.groups.create(name, name, accounts[start].id)
+            await asyncio.gather(*(store.groups.join(group_id, a.id) for a in accounts[start + 1 : start + group_size]))
             group_ids.append(group_id)
         return Crowd(list(accounts), group_ids)
     finally:
-        await storage.close()
+        await store.db.close()
 
 
 class Raw:

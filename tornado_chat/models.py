@@ -1,10 +1,9 @@
-"""The records the service passes around, and their JSON shape from the contract."""
+"""The records the service passes around (their JSON shapes are in ``wire``), and time helpers."""
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Any
 
 UTC = datetime.UTC
 
@@ -26,18 +25,10 @@ def online_since(timeout: float) -> datetime.datetime:
     return utcnow() - datetime.timedelta(seconds=timeout)
 
 
-def iso(moment: datetime.datetime) -> str:
-    """ISO 8601 in UTC with a Z suffix and milliseconds, as the contract shows."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 @dataclass(frozen=True, slots=True)
 class User:
     id: int
     username: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "username": self.username}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,17 +40,6 @@ class Group:
     members: int
     online: int
     joined: bool
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "created_at": iso(self.created_at),
-            "created_by": self.created_by.to_json(),
-            "members": self.members,
-            "online": self.online,
-            "joined": self.joined,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,14 +60,6 @@ class ImageRef:
     width: int
     height: int
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "url": f"/images/{self.key}",
-            "thumb_url": f"/images/{self.key}/thumb",
-            "width": self.width,
-            "height": self.height,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class Message:
@@ -100,16 +72,3 @@ class Message:
     created_at: datetime.datetime
     client_id: str | None
     image: ImageRef | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "group_id": self.group_id,
-            "seq": self.seq,
-            "user": self.user.to_json(),
-            "kind": self.kind,
-            "text": self.text,
-            "image": self.image.to_json() if self.image else None,
-            "created_at": iso(self.created_at),
-            "client_id": self.client_id,
-        }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 _SPEC_RE = re.compile(r"(\d+(?:\.\d+)?)/(s|min|h):(\d+)")
@@ -69,3 +70,25 @@ class RateLimiter:
             del self._buckets[key]
         if len(self._buckets) >= self.max_keys:  # all busy: forgetting some is kinder than growing without end
             self._buckets.clear()
+
+
+class RateLimited(Exception):
+    """Too many actions of one kind (``what``) for now: try again in ``retry_after`` seconds."""
+
+    def __init__(self, what: str, retry_after: int) -> None:
+        super().__init__(what, retry_after)
+        self.what = what
+        self.retry_after = retry_after
+
+
+class RateLimits:
+    """A limiter per kind of action (``register``, ``send``, ``upload``, ``typing``)."""
+
+    def __init__(self, limits: Mapping[str, Limit | None]) -> None:
+        self._limiters = {what: RateLimiter(limit) for what, limit in limits.items()}
+
+    def charge(self, what: str, key: object) -> None:
+        """Count one action against its limit; RateLimited when there is none left."""
+        retry_after = self._limiters[what].take(key)
+        if retry_after:
+            raise RateLimited(what, retry_after)

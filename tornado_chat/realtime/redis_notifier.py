@@ -6,7 +6,7 @@ A process hears its own publications back and skips them.
 
 Redis carries wake-ups, never the truth: MySQL has every message. While Redis
 is unreachable, publications are dropped and every process catches up by
-reading MySQL once a second (``Hub.resync``), and the session cache is off; the
+reading MySQL once a second (``Feed.resync``), and the session cache is off; the
 same read runs every 10 s while connected, as a safety net for a publication lost
 with a dying process.
 After an outage the hub starts a new epoch (clients get fresh presence
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import json
 import logging
 import secrets
@@ -30,41 +29,27 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 
-from .auth import SessionCache
+from .. import wire
+from ..auth import SessionCache
+from ..models import Message, User
+from ..store.database import DatabaseUnavailable
+from .feed import Feed
 from .hub import Hub
-from .models import ImageRef, Message, User
-from .storage import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "tornado_chat:changes"
-RESYNC_CONNECTED = 10.0
-RESYNC_DISCONNECTED = 1.0
-RECONNECT_MAX_DELAY = 5.0
-QUEUE_LIMIT = 10_000
-
-
-def _user(data: dict[str, Any]) -> User:
-    return User(data["id"], data["username"])
-
-
-def message_to_wire(message: Message) -> dict[str, Any]:
-    image = message.image
-    return {
-        "id": message.id, "group_id": message.group_id, "seq": message.seq, "user": message.user.to_json(),
-        "kind": message.kind, "text": message.text, "created_at": message.created_at.isoformat(),
-        "client_id": message.client_id,
-        "image": None if image is None else {"key": image.key, "width": image.width, "height": image.height},
-    }
-
-
-def message_from_wire(data: dict[str, Any]) -> Message:
-    image = data["image"]
-    return Message(
-        id=data["id"], group_id=data["group_id"], seq=data["seq"], user=_user(data["user"]), kind=data["kind"],
-        text=data["text"], created_at=datetime.datetime.fromisoformat(data["created_at"]),
-        client_id=data["client_id"], image=None if image is None else ImageRef(**image),
-    )
+RESYNC_CONNECTED = 10.0  # seconds: the safety net's period while publications arrive
+RESYNC_DISCONNECTED = 1.0  # while they do not, MySQL is the only news: a second's delay at most
+RECONNECT_FIRST_DELAY = 0.1
+RECONNECT_MAX_DELAY = 5.0  # a restarted Redis is found again within seconds, without hammering a dead one
+QUEUE_LIMIT = 10_000  # changes waiting to be published; past it they are dropped and the resync covers them
+# The client's own retries: a command on a dropped connection is tried again with this back-off.
+COMMAND_RETRIES = 3
+COMMAND_BACKOFF_BASE = 0.05
+COMMAND_BACKOFF_CAP = 1.0
+HEALTH_CHECK_SECONDS = 10  # a connection idle this long is checked before use
+CONNECT_TIMEOUT = 2.0
 
 
 def connect(url: str) -> redis.Redis:
@@ -72,16 +57,17 @@ def connect(url: str) -> redis.Redis:
     stale connections in the pool) and checks connections that sat idle."""
     return redis.from_url(
         url,
-        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
+        retry=Retry(ExponentialBackoff(cap=COMMAND_BACKOFF_CAP, base=COMMAND_BACKOFF_BASE), COMMAND_RETRIES),
         retry_on_error=[redis_errors.ConnectionError, redis_errors.TimeoutError],
-        health_check_interval=10,
-        socket_connect_timeout=2,
+        health_check_interval=HEALTH_CHECK_SECONDS,
+        socket_connect_timeout=CONNECT_TIMEOUT,
     )
 
 
 class RedisNotifier:
-    def __init__(self, hub: Hub, sessions: SessionCache, client: redis.Redis) -> None:
+    def __init__(self, hub: Hub, feed: Feed, sessions: SessionCache, client: redis.Redis) -> None:
         self._hub = hub
+        self._feed = feed
         self._sessions = sessions
         self._client = client
         self._origin = secrets.token_hex(8)
@@ -106,17 +92,16 @@ class RedisNotifier:
 
     def message_stored(self, message: Message) -> None:
         self._hub.message_stored(message)
-        self._send("message", message_to_wire(message))
+        self._send("message", wire.message_between_processes(message))
 
     def typing(self, group_id: int, user: User) -> None:
         self._hub.typing(group_id, user)
-        self._send("typing", {"group_id": group_id, "user": user.to_json()})
+        self._send("typing", {"group_id": group_id, "user": wire.user(user)})
 
     def presence_changed(self, group_id: int, came: Iterable[User], went: Iterable[User]) -> None:
         came, went = list(came), list(went)
         self._hub.presence_changed(group_id, came, went)
-        self._send("presence", {"group_id": group_id, "came": [u.to_json() for u in came],
-                                "went": [u.to_json() for u in went]})
+        self._send("presence", {"group_id": group_id, "came": wire.users(came), "went": wire.users(went)})
 
     def membership_changed(self, user_id: int, group_id: int) -> None:
         self._hub.membership_changed(user_id, group_id)
@@ -130,16 +115,16 @@ class RedisNotifier:
         if not self.connected:
             return  # the others catch up from MySQL
         with contextlib.suppress(asyncio.QueueFull):
-            self._queue.put_nowait(json.dumps({"origin": self._origin, "kind": kind, "body": body}))
+            self._queue.put_nowait(wire.change(self._origin, kind, body))
 
     def _apply(self, kind: str, body: dict[str, Any]) -> None:
         if kind == "message":
-            self._hub.message_stored(message_from_wire(body))
+            self._hub.message_stored(wire.message_from(body))
         elif kind == "typing":
-            self._hub.typing(body["group_id"], _user(body["user"]))
+            self._hub.typing(body["group_id"], wire.user_from(body["user"]))
         elif kind == "presence":
             self._hub.presence_changed(
-                body["group_id"], [_user(u) for u in body["came"]], [_user(u) for u in body["went"]]
+                body["group_id"], [wire.user_from(u) for u in body["came"]], [wire.user_from(u) for u in body["went"]]
             )
         elif kind == "membership":
             self._hub.membership_changed(body["user_id"], body["group_id"])
@@ -158,14 +143,14 @@ class RedisNotifier:
                 log.warning("publishing to Redis failed: %s", exc)
 
     async def _listen(self) -> None:
-        delay = 0.1
+        delay = RECONNECT_FIRST_DELAY
         while True:
             pubsub = self._client.pubsub()
             try:
                 await pubsub.subscribe(CHANNEL)
                 if not self.connected:
                     self._connected()
-                delay = 0.1
+                delay = RECONNECT_FIRST_DELAY
                 async for item in pubsub.listen():
                     if item["type"] != "message":
                         continue
@@ -213,7 +198,7 @@ class RedisNotifier:
 
     async def _catch_up(self) -> None:
         try:
-            await self._hub.resync()
+            await self._feed.resync()
         except DatabaseUnavailable:
             pass  # logged once by storage; the next round catches up
         except Exception:

@@ -16,12 +16,13 @@ import tornado.locale
 import tornado.web
 from tornado.escape import json_encode
 
-from . import validation
-from .handlers import DATABASE_ERRORS, SESSION_COOKIE, UNAVAILABLE_RETRY_AFTER, BaseHandler
-from .service import BadCredentials, RateLimited, TooManyAttempts
-from .storage import UsernameTaken
+from .. import validation, wire
+from ..ratelimit import RateLimited
+from ..services.accounts import BadCredentials, TooManyAttempts
+from ..store.database import DatabaseUnavailable, UsernameTaken
+from .base import SESSION_COOKIE, UNAVAILABLE_RETRY_AFTER, BaseHandler
 
-TRANSLATIONS = Path(__file__).with_name("translations")
+TRANSLATIONS = Path(__file__).parent.parent / "translations"
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -75,7 +76,7 @@ class PageHandler(BaseHandler):
         tornado.web.RequestHandler.check_xsrf_cookie(self)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        if isinstance(kwargs.get("exc_info", (None, None, None))[1], DATABASE_ERRORS):
+        if isinstance(kwargs.get("exc_info", (None, None, None))[1], DatabaseUnavailable):
             status_code = HTTPStatus.SERVICE_UNAVAILABLE
             self.set_status(status_code)
             self.set_header("Retry-After", str(UNAVAILABLE_RETRY_AFTER))
@@ -104,7 +105,7 @@ class LoginPage(PageHandler):
         if not password:
             return self.auth_form("login", 400, username, {"password": _("Enter your password.")})
         try:
-            user = await self.service.authenticate(username, password, self.request.remote_ip)
+            user = await self.services.accounts.authenticate(username, password, self.request.remote_ip)
         except TooManyAttempts as exc:
             message = _("Too many failed attempts. Try again in %(seconds)d seconds.") % {"seconds": exc.retry_after}
             self.set_header("Retry-After", str(exc.retry_after))
@@ -138,7 +139,7 @@ class RegisterPage(PageHandler):
         if errors:
             return self.auth_form("register", 400, username, errors)
         try:
-            user = await self.service.register(username, password, self.request.remote_ip)
+            user = await self.services.accounts.register(username, password, self.request.remote_ip)
         except UsernameTaken:
             return self.auth_form("register", 409, username, {"username": _("That username is taken.")})
         except RateLimited as exc:
@@ -154,7 +155,7 @@ class RegisterPage(PageHandler):
 class LogoutPage(PageHandler):
     async def post(self) -> None:
         if self.current_user:
-            await self.service.revoke_session(self._token)
+            await self.services.accounts.revoke_session(self._token)
         self.clear_cookie(SESSION_COOKIE)
         self.redirect("/login")
 
@@ -164,13 +165,5 @@ class ChatPage(PageHandler):
         if not self.current_user:
             return self.redirect("/login")
         strings = {text: self.locale.translate(text) for text in SCRIPT_STRINGS}
-        self.render("chat.html", user_json=json_encode(self.current_user.to_json()), strings=json_encode(strings))
+        self.render("chat.html", user_json=json_encode(wire.user(self.current_user)), strings=json_encode(strings))
 
-
-def routes() -> list[tuple[str, type[tornado.web.RequestHandler]]]:
-    return [
-        (r"/", ChatPage),
-        (r"/login", LoginPage),
-        (r"/register", RegisterPage),
-        (r"/logout", LogoutPage),
-    ]

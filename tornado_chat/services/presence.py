@@ -20,10 +20,11 @@ import time
 
 from tornado.ioloop import PeriodicCallback
 
-from .config import Settings
-from .hub import Notifier
-from .models import User, as_utc, online_since
-from .storage import DatabaseUnavailable, Storage
+from ..config import Settings
+from ..models import User, as_utc, online_since
+from ..realtime.notifier import Notifier
+from ..store import Store
+from ..store.database import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,8 @@ ARRIVAL_BATCH_DELAY = 0.05
 
 
 class Presence:
-    def __init__(self, storage: Storage, notifier: Notifier, settings: Settings) -> None:
-        self._storage = storage
+    def __init__(self, store: Store, notifier: Notifier, settings: Settings) -> None:
+        self._store = store
         self._notifier = notifier
         self._timeout = settings.presence_timeout
         self._change_interval = settings.presence_change_interval
@@ -105,7 +106,7 @@ class Presence:
             batch, self._unwritten = self._unwritten, {}
             if batch:
                 try:
-                    arrived = await self._storage.mark_present(
+                    arrived = await self._store.presence.mark_present(
                         {user_id: as_utc(seen) for user_id, seen in batch.items()}, self.online_since()
                     )
                 except Exception as exc:
@@ -127,10 +128,10 @@ class Presence:
         (in every process's name: the row lock lets one process announce each user)."""
         await self.flush()
         try:
-            gone = await self._storage.expire_presence(self.online_since())
+            gone = await self._store.presence.expire(self.online_since())
             self._written -= gone
             self._unannounced -= gone
-            await self._announce(await self._storage.users(gone), came=False)
+            await self._announce(await self._store.accounts.users(gone), came=False)
         except DatabaseUnavailable:
             pass  # logged once by storage; the next sweep expires them
         except Exception:
@@ -149,7 +150,7 @@ class Presence:
     async def _announce(self, users: dict[int, User], came: bool) -> None:
         if not users:
             return
-        for user_id, group_ids in (await self._storage.groups_of(users)).items():
+        for user_id, group_ids in (await self._store.groups.groups_of(users)).items():
             for group_id in group_ids:
                 self.changed(group_id, users[user_id], came)
 
@@ -157,7 +158,7 @@ class Presence:
 
     async def membership_changed(self, user: User, group_id: int, joined: bool) -> None:
         """Someone online who joins or leaves a group comes to or goes from its list."""
-        if user.id in self._open_polls or await self._storage.is_online(user.id, self.online_since()):
+        if user.id in self._open_polls or await self._store.presence.is_online(user.id, self.online_since()):
             self.changed(group_id, user, came=joined)
 
     def changed(self, group_id: int, user: User, came: bool) -> None:

@@ -1,0 +1,232 @@
+"""A group's live state in one process: its recent messages, its ephemeral log, its
+online list, and the questions the event stream asks of them.
+
+Messages are persistent and addressed by their per-group ``seq``. Typing and
+presence changes are ephemeral: each channel keeps a short log of them under the
+hub's process-wide ``position``; a cursor older than the log gets a snapshot instead.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+import zlib
+from collections import deque
+from dataclasses import dataclass
+from itertools import islice
+
+from .. import wire
+from ..models import Message, User
+from .waiter import Waiter
+
+RECENT_MESSAGES = 256  # per group: enough for any client a few minutes behind; the soak levels off here
+EPHEMERAL_ENTRIES = 512
+EPHEMERAL_SECONDS = 120.0  # a poll comes back within its timeout (at most 60 s); twice that covers a retry
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A committed message and its ``message`` event, encoded once."""
+
+    message: Message
+    event_json: str
+    created: float  # message.created_at as a time.time() value, for the delivery-latency histogram
+
+    @classmethod
+    def of(cls, message: Message) -> StoredMessage:
+        created = message.created_at.replace(tzinfo=datetime.UTC).timestamp()
+        return cls(message, wire.message_event(message), created)
+
+    @property
+    def seq(self) -> int:
+        return self.message.seq
+
+
+@dataclass(frozen=True, slots=True)
+class Typing:
+    user: User
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceChange:
+    came: tuple[User, ...]
+    went: tuple[User, ...]
+
+
+Ephemeral = Typing | PresenceChange
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceView:
+    """A group's online list as this process knows it, and a digest of it: a cursor
+    carries the digest, so any process can tell whether the client's list is current."""
+
+    users: tuple[User, ...]
+    digest: int
+
+    @classmethod
+    def of(cls, online: dict[int, User]) -> PresenceView:
+        users = tuple(sorted(online.values(), key=lambda u: (u.username.lower(), u.id)))
+        return cls(users, zlib.crc32(",".join(str(u.id) for u in users).encode()))
+
+
+def merged_presence(changes: list[PresenceChange]) -> tuple[list[User], list[User]]:
+    """Several changes as one: for each user the latest word wins."""
+    latest: dict[int, tuple[User, bool]] = {}
+    for change in changes:
+        for user in change.came:
+            latest[user.id] = (user, True)
+        for user in change.went:
+            latest[user.id] = (user, False)
+    return [u for u, came in latest.values() if came], [u for u, came in latest.values() if not came]
+
+
+class Channel:
+    """``recent`` holds consecutive seqs ending at ``last_seq`` (None: not loaded yet).
+    Messages that arrive ahead of a gap, or while the channel loads, wait in ``pending``."""
+
+    def __init__(self, group_id: int, position: int) -> None:
+        self.group_id = group_id
+        self.last_seq: int | None = None
+        self.recent: deque[StoredMessage] = deque(maxlen=RECENT_MESSAGES)
+        self.pending: dict[int, StoredMessage] = {}
+        self.loading = False
+        self.waiters: set[Waiter] = set()
+        self.last_used = time.monotonic()
+        self._ephemeral: deque[tuple[int, float, Ephemeral]] = deque()
+        self._trimmed_position = position
+        self._online: dict[int, User] | None = None  # loaded from MySQL once, then kept by the changes
+        self._view: PresenceView | None = None
+        self._merged: dict[tuple[int, int], str | None] = {}  # (after, upto) -> merged change, encoded
+
+    # Messages
+
+    def add(self, stored: StoredMessage) -> bool:
+        """Take a committed message; True when it extended the consecutive run."""
+        if self.last_seq is None or stored.seq <= self.last_seq:
+            return False
+        self.pending[stored.seq] = stored
+        advanced = False
+        while (following := self.pending.pop(self.last_seq + 1, None)) is not None:
+            self.recent.append(following)
+            self.last_seq = following.seq
+            advanced = True
+        return advanced
+
+    def loaded(self, newest: list[StoredMessage], last_seq: int) -> None:
+        """The group's newest messages read from the database; what arrived meanwhile follows them."""
+        self.recent.extend(newest)
+        self.last_seq = last_seq
+        held, self.pending = self.pending, {}
+        for stored in sorted(held.values(), key=lambda s: s.seq):
+            self.add(stored)
+
+    def skip_to(self, seq: int) -> None:
+        """Too far behind to stay consecutive: forget memory, pollers read the database."""
+        self.recent.clear()
+        self.pending.clear()
+        self.last_seq = seq
+
+    def recent_after(self, seq: int) -> list[StoredMessage] | None:
+        """Messages with a greater seq from memory; None when memory no longer reaches back."""
+        if self.last_seq is None:
+            return None
+        if seq >= self.last_seq:
+            return []
+        first = self.recent[0].seq if self.recent else self.last_seq + 1
+        if seq + 1 < first:
+            return None
+        return list(islice(self.recent, seq + 1 - first, None))
+
+    # Who is online
+
+    @property
+    def knows_presence(self) -> bool:
+        return self._online is not None
+
+    def load_presence(self, online: list[User], since_position: int) -> None:
+        """The online list read from the database; changes logged after ``since_position``
+        (while the read ran) are applied again on top: the latest word wins."""
+        self._online = {user.id: user for user in online}
+        for position, _, item in self._ephemeral:
+            if position > since_position and isinstance(item, PresenceChange):
+                self._apply(item)
+        self._view = None
+
+    def forget_presence(self) -> None:
+        """Changes may have been missed: the list is read again when next needed."""
+        self._online = None
+        self._view = None
+
+    def presence(self) -> PresenceView:
+        if self._view is None:
+            self._view = PresenceView.of(self._online or {})
+        return self._view
+
+    def _apply(self, change: PresenceChange) -> None:
+        if self._online is None:
+            return
+        for user in change.came:
+            self._online[user.id] = user
+        for user in change.went:
+            self._online.pop(user.id, None)
+        self._view = None
+
+    # The ephemeral log
+
+    def log(self, position: int, item: Ephemeral) -> None:
+        if isinstance(item, PresenceChange):
+            self._apply(item)
+        self._merged.clear()
+        now = time.monotonic()
+        self._ephemeral.append((position, now, item))
+        while self._ephemeral and (
+            len(self._ephemeral) > EPHEMERAL_ENTRIES or self._ephemeral[0][1] < now - EPHEMERAL_SECONDS
+        ):
+            self._trimmed_position = self._ephemeral.popleft()[0]
+
+    def ephemeral_between(self, after: int, upto: int) -> list[Ephemeral] | None:
+        """Ephemeral items logged in (after, upto]; None when some were already trimmed."""
+        if after < self._trimmed_position:
+            return None
+        if not self._ephemeral or self._ephemeral[-1][0] <= after:
+            return []  # the usual case: nothing new
+        return [item for position, _, item in self._ephemeral if after < position <= upto]
+
+    def ephemeral_events(self, viewer_id: int, after: int, upto: int) -> list[str] | None:
+        """Typing (by others than the viewer) and the merged presence change logged in
+        (after, upto], as events; None when the log no longer reaches back that far. The
+        merged change is encoded once per range and shared by every poll that asks for it
+        (a crowd's arrival, once, not per waiter)."""
+        logged = self.ephemeral_between(after, upto)
+        if not logged:
+            return logged
+        events = [
+            wire.typing_event(self.group_id, item.user)
+            for item in logged
+            if isinstance(item, Typing) and item.user.id != viewer_id
+        ]
+        key = (after, upto)
+        if key not in self._merged:
+            changes = [item for item in logged if isinstance(item, PresenceChange)]
+            self._merged[key] = wire.presence_change(self.group_id, *merged_presence(changes)) if changes else None
+        if (merged := self._merged[key]) is not None:
+            events.append(merged)
+        return events
+
+    # What a re-poll asks first
+
+    def quiet_since(self, seq: int, position: int) -> bool:
+        """True only when memory shows for certain that nothing came after ``seq`` and
+        ``position``; anything unsure (not loaded, log trimmed) says False."""
+        return (
+            self.last_seq is not None
+            and self._online is not None
+            and self.last_seq <= seq
+            and self._trimmed_position <= position
+            and not (self._ephemeral and self._ephemeral[-1][0] > position)
+        )
+
+    def wake_all(self) -> None:
+        for waiter in self.waiters:
+            waiter.wake()

@@ -1,0 +1,30 @@
+"""What happens when someone acts: store it, then tell everyone who must know.
+
+Handlers call these, split by domain; each write commits in storage first and only
+then goes to the notifier (and so to every waiter), never the other way round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from ..metrics import Metrics
+from ..realtime.stream import EventStream
+from .accounts import Accounts
+from .groups import Groups
+from .messages import Messages
+from .presence import Presence
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything a handler may call, handed to each through ``initialize()``."""
+
+    accounts: Accounts
+    groups: Groups
+    messages: Messages
+    events: EventStream
+    presence: Presence
+    metrics: Metrics
+    database_answers: Callable[[], Awaitable[bool]]

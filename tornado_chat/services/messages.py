@@ -1,0 +1,77 @@
+"""Messages: send text or an image (each send idempotent by ``client_id``), read history,
+serve an image to those who may see it, and say someone is typing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from .. import images
+from ..models import Message, User
+from ..ratelimit import RateLimits
+from ..realtime.notifier import Notifier
+from ..store.groups import GroupStore
+from ..store.messages import MessageStore
+
+IMAGE_WORKERS = 2  # decoding is CPU- and memory-hungry: a few at a time, off the event loop
+
+
+class Messages:
+    def __init__(
+        self,
+        store: MessageStore,
+        groups: GroupStore,
+        notifier: Notifier,
+        limits: RateLimits,
+        on_stored: Callable[[], None],
+    ) -> None:
+        self._store = store
+        self._groups = groups
+        self._notifier = notifier
+        self._limits = limits
+        self._on_stored = on_stored  # counted in /metrics
+        self._image_executor = ThreadPoolExecutor(IMAGE_WORKERS, thread_name_prefix="images")
+
+    async def history(self, user: User, group_id: int, before: int, limit: int) -> list[Message]:
+        """Up to ``limit`` messages before seq ``before``, never from before the member joined."""
+        membership = await self._groups.membership(group_id, user.id)
+        return await self._store.before(group_id, before, membership.start_seq, limit)
+
+    async def send_text(self, user: User, group_id: int, text: str, client_id: str | None) -> tuple[Message, bool]:
+        self._limits.charge("send", user.id)
+        return self._stored(*await self._store.insert(group_id, user, client_id, text=text))
+
+    def charge_upload(self, user: User) -> None:
+        """Count an upload against its limit before its body (up to 10 MiB) is read."""
+        self._limits.charge("upload", user.id)
+
+    async def send_image(self, user: User, group_id: int, data: bytes, client_id: str | None) -> tuple[Message, bool]:
+        """Check membership and retries first (cheap), then decode and re-encode in the
+        image executor (ImageRejected when it cannot be stored), then store."""
+        await self._groups.membership(group_id, user.id)
+        if client_id is not None:
+            existing = await self._store.by_client_id(group_id, user.id, client_id)
+            if existing is not None:
+                return existing, False
+        loop = asyncio.get_running_loop()
+        processed = await loop.run_in_executor(self._image_executor, images.process, data)
+        return self._stored(*await self._store.insert(group_id, user, client_id, image=processed))
+
+    async def image(self, key: str, viewer: User | None, thumb: bool) -> tuple[str, bytes] | None:
+        """An image's content type and bytes; None for anyone who may not see its message."""
+        if viewer is None:
+            return None
+        return await self._store.image(key, viewer.id, thumb)
+
+    async def typing(self, user: User, group_id: int) -> None:
+        """Tell the group's other members that ``user`` is typing (members only, rate-limited)."""
+        await self._groups.membership(group_id, user.id)
+        self._limits.charge("typing", user.id)
+        self._notifier.typing(group_id, user)
+
+    def _stored(self, message: Message, created: bool) -> tuple[Message, bool]:
+        if created:
+            self._on_stored()
+            self._notifier.message_stored(message)
+        return message, created

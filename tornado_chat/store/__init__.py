@@ -1,0 +1,34 @@
+"""Storage by aggregate: every SQL statement of the service lives in this package.
+
+``database`` holds the pool, transactions and the error mapping; each other module
+one aggregate: ``accounts`` (users, sessions), ``groups`` (groups, memberships),
+``messages`` (messages, images), ``presence``; ``migrate`` brings a database's
+schema up to date at start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import DatabaseTimeouts, DatabaseURL
+from .accounts import AccountStore
+from .database import Database
+from .groups import GroupStore
+from .messages import MessageStore
+from .presence import PresenceStore
+
+
+@dataclass(frozen=True)
+class Store:
+    """Every aggregate, over one pool."""
+
+    db: Database
+    accounts: AccountStore
+    groups: GroupStore
+    messages: MessageStore
+    presence: PresenceStore
+
+    @classmethod
+    async def open(cls, url: DatabaseURL, pool_size: int, timeouts: DatabaseTimeouts) -> Store:
+        db = await Database.connect(url, pool_size, timeouts)
+        return cls(db, AccountStore(db), GroupStore(db), MessageStore(db), PresenceStore(db))

@@ -1,0 +1,41 @@
+"""Every URL of the service and the handler that answers it."""
+
+from __future__ import annotations
+
+from tornado.routing import Rule
+from tornado.web import URLSpec
+
+from ..services import Services
+from .accounts import MeHandler, SessionHandler, UsersHandler
+from .events import EventsHandler
+from .groups import GroupsHandler, MembershipHandler, OnlineHandler
+from .images import ImageHandler, ImagesHandler
+from .messages import MessagesHandler, TypingHandler
+from .ops import HealthHandler, MetricsHandler
+from .pages import ChatPage, LoginPage, LogoutPage, RegisterPage
+
+GROUP = r"/api/groups/([^/]+)"
+HANDLERS = [
+    (r"/", ChatPage),
+    (r"/login", LoginPage),
+    (r"/register", RegisterPage),
+    (r"/logout", LogoutPage),
+    (r"/api/users", UsersHandler),
+    (r"/api/session", SessionHandler),
+    (r"/api/me", MeHandler),
+    (r"/api/groups", GroupsHandler),
+    (GROUP + r"/membership", MembershipHandler),
+    (GROUP + r"/messages", MessagesHandler),
+    (GROUP + r"/online", OnlineHandler),
+    (GROUP + r"/images", ImagesHandler),
+    (r"/images/([A-Za-z0-9_-]{32})(/thumb)?", ImageHandler),
+    (GROUP + r"/typing", TypingHandler),
+    (r"/api/events", EventsHandler),
+    (r"/healthz", HealthHandler),
+    (r"/metrics", MetricsHandler),
+]
+
+
+def routes(services: Services) -> list[Rule]:
+    """The URL rules, each handler given the services through ``initialize()``."""
+    return [URLSpec(pattern, handler, {"services": services}) for pattern, handler in HANDLERS]

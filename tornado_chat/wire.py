@@ -1,0 +1,135 @@
+"""The wire format: every JSON object and event the service sends is made here.
+
+Clients see the shapes of the contract (``../shared/API.md``): objects (user, group,
+message), events of the long poll, the poll's answer and the error body. Processes
+see a second, internal shape: the changes they pass each other through Redis, which
+must carry a message whole (with its image's key) so another process can rebuild it.
+
+Events are encoded to JSON text once, where they are made, and spliced into answers
+as text: a message woken to a thousand polls is encoded once, not a thousand times.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from .models import Group, ImageRef, Message, User
+
+
+def dumps(payload: Any) -> str:
+    """JSON text as every answer carries it: UTF-8 as typed, not \\u escapes."""
+    return json.dumps(payload, ensure_ascii=False)
+
+
+def iso(moment: datetime.datetime) -> str:
+    """ISO 8601 in UTC with a Z suffix and milliseconds, as the contract shows."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+# Objects
+
+def user(u: User) -> dict[str, Any]:
+    return {"id": u.id, "username": u.username}
+
+
+def users(items: Iterable[User]) -> list[dict[str, Any]]:
+    return [user(u) for u in items]
+
+
+def group(g: Group) -> dict[str, Any]:
+    return {
+        "id": g.id,
+        "name": g.name,
+        "created_at": iso(g.created_at),
+        "created_by": user(g.created_by),
+        "members": g.members,
+        "online": g.online,
+        "joined": g.joined,
+    }
+
+
+def image(ref: ImageRef) -> dict[str, Any]:
+    return {
+        "url": f"/images/{ref.key}",
+        "thumb_url": f"/images/{ref.key}/thumb",
+        "width": ref.width,
+        "height": ref.height,
+    }
+
+
+def message(m: Message) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "group_id": m.group_id,
+        "seq": m.seq,
+        "user": user(m.user),
+        "kind": m.kind,
+        "text": m.text,
+        "image": image(m.image) if m.image else None,
+        "created_at": iso(m.created_at),
+        "client_id": m.client_id,
+    }
+
+
+# Events of the long poll, as JSON text
+
+def message_event(m: Message) -> str:
+    return dumps({"type": "message", "message": message(m)})
+
+
+def typing_event(group_id: int, u: User) -> str:
+    return dumps({"type": "typing", "group_id": group_id, "user": user(u)})
+
+
+def presence_snapshot(group_id: int, online: Iterable[User]) -> str:
+    return dumps({"type": "presence", "group_id": group_id, "online": users(online)})
+
+
+def presence_change(group_id: int, came: Iterable[User], went: Iterable[User]) -> str:
+    return dumps({"type": "presence", "group_id": group_id, "came": users(came), "went": users(went)})
+
+
+def membership_event(g: Group, joined: bool) -> str:
+    return dumps({"type": "membership", "group_id": g.id, "joined": joined, "group": group(g)})
+
+
+def poll_answer(cursor: str, events: list[str]) -> str:
+    """The events answer, spliced from events already encoded."""
+    return '{"cursor":' + dumps(cursor) + ',"events":[' + ",".join(events) + "]}"
+
+
+def error(code: str, text: str) -> str:
+    return dumps({"error": {"code": code, "message": text}})
+
+
+# Between processes (Redis): a change is {"origin", "kind", "body"}
+
+def change(origin: str, kind: str, body: dict[str, Any]) -> str:
+    return dumps({"origin": origin, "kind": kind, "body": body})
+
+
+def user_from(data: dict[str, Any]) -> User:
+    return User(data["id"], data["username"])
+
+
+def message_between_processes(m: Message) -> dict[str, Any]:
+    """A message with what a client never sees: the image's key and a full-precision time."""
+    ref = m.image
+    return {
+        "id": m.id, "group_id": m.group_id, "seq": m.seq, "user": user(m.user),
+        "kind": m.kind, "text": m.text, "created_at": m.created_at.isoformat(),
+        "client_id": m.client_id,
+        "image": None if ref is None else {"key": ref.key, "width": ref.width, "height": ref.height},
+    }
+
+
+def message_from(data: dict[str, Any]) -> Message:
+    ref = data["image"]
+    return Message(
+        id=data["id"], group_id=data["group_id"], seq=data["seq"], user=user_from(data["user"]), kind=data["kind"],
+        text=data["text"], created_at=datetime.datetime.fromisoformat(data["created_at"]),
+        client_id=data["client_id"], image=None if ref is None else ImageRef(**ref),
+    )
