@@ -1,0 +1,1 @@
+"""Storage: the database side of the service."""
