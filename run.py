@@ -33,6 +33,7 @@ from tornado_chat.config import (
     security_settings,
 )
 from tornado_chat.dbserver import DBServerError, EmbeddedMariaDB
+from tornado_chat.store.migrate import MigrationError
 
 log = logging.getLogger("tornado_chat")
 
@@ -181,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             run_workers(args.processes, settings, sockets, args.xheaders, args.idle_timeout)
         else:
             asyncio.run(serve(settings, sockets, args.xheaders, args.idle_timeout))
-    except (ConfigError, DBServerError) as exc:
+    except (ConfigError, DBServerError, MigrationError) as exc:
         print(f"run.py: {exc}", file=sys.stderr)
         return 2
     except pymysql.err.OperationalError as exc:

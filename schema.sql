@@ -1,4 +1,7 @@
--- tornado_chat schema. Applied at every start: every statement is idempotent.
+-- tornado_chat schema: the readable whole, kept equal to what the migrations in
+-- migrations/ build (tests/test_migrations.py compares the two). It is no longer
+-- applied directly: a schema change is a new migration, and this file is updated
+-- in the same commit.
 -- utf8mb4 throughout, so emoji and every script are stored as typed.
 -- Times are UTC, DATETIME(3) (milliseconds), written by the application.
 

@@ -1,0 +1,111 @@
+-- 0001: the whole schema as it stood when migrations began (schema.sql of that day).
+-- Every table is created IF NOT EXISTS: a database deployed before migrations has
+-- them all already, made at start-up by the old schema.sql, so for it this migration
+-- changes nothing and is only recorded. Applied migrations are never edited.
+-- utf8mb4 throughout, so emoji and every script are stored as typed.
+-- Times are UTC, DATETIME(3) (milliseconds), written by the application.
+
+CREATE TABLE IF NOT EXISTS users (
+    id            BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+    -- ASCII letters, digits and '_'; the case-insensitive collation makes the
+    -- unique key ignore case while the column keeps the name as typed.
+    username      VARCHAR(32) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL,
+    password_hash VARCHAR(100) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    created_at    DATETIME(3) NOT NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY users_username (username)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- A session is known only by the SHA-256 (hex) of its random token: a leaked table
+-- cannot be replayed as cookies or Bearer tokens. last_used_at is refreshed at most
+-- every few minutes (not on every request); a session idle too long is refused.
+CREATE TABLE IF NOT EXISTS sessions (
+    id           BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+    user_id      BIGINT UNSIGNED NOT NULL,
+    token_hash   CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    created_at   DATETIME(3) NOT NULL,
+    last_used_at DATETIME(3) NOT NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY sessions_token_hash (token_hash),
+    KEY sessions_user (user_id),
+    KEY sessions_last_used (last_used_at),
+    CONSTRAINT sessions_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- `groups` is a reserved word in MySQL 8, hence chat_groups.
+-- name_key is the trimmed, NFC-normalised, case-folded name compared bytewise:
+-- SQL collations treat many distinct emoji as equal, Python's casefold does not.
+-- last_seq is the seq of the group's newest message; the send transaction
+-- locks this row, so seq is gap-free and ordered whichever process sends.
+CREATE TABLE IF NOT EXISTS chat_groups (
+    id          BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+    name        VARCHAR(64) NOT NULL,
+    name_key    VARCHAR(192) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    created_by  BIGINT UNSIGNED NOT NULL,
+    created_at  DATETIME(3) NOT NULL,
+    last_seq    BIGINT UNSIGNED NOT NULL DEFAULT 0,
+    PRIMARY KEY (id),
+    UNIQUE KEY chat_groups_name_key (name_key),
+    CONSTRAINT chat_groups_creator_fk FOREIGN KEY (created_by) REFERENCES users (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- One row per current membership. Leaving deletes the row; joining again makes
+-- a new row (a new id) whose start_seq is where that member's view begins:
+-- they see messages with seq > start_seq.
+CREATE TABLE IF NOT EXISTS memberships (
+    id          BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+    group_id    BIGINT UNSIGNED NOT NULL,
+    user_id     BIGINT UNSIGNED NOT NULL,
+    start_seq   BIGINT UNSIGNED NOT NULL,
+    joined_at   DATETIME(3) NOT NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY memberships_group_user (group_id, user_id),
+    KEY memberships_user (user_id),
+    CONSTRAINT memberships_group_fk FOREIGN KEY (group_id) REFERENCES chat_groups (id) ON DELETE CASCADE,
+    CONSTRAINT memberships_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- seq counts a group's messages 1, 2, 3, ... (unique per group); client_id makes
+-- a send idempotent per (group, user). NULL client_ids never collide.
+CREATE TABLE IF NOT EXISTS messages (
+    id          BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+    group_id    BIGINT UNSIGNED NOT NULL,
+    seq         BIGINT UNSIGNED NOT NULL,
+    user_id     BIGINT UNSIGNED NOT NULL,
+    kind        ENUM('text', 'image') NOT NULL,
+    body        TEXT NULL,
+    client_id   VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
+    created_at  DATETIME(3) NOT NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY messages_group_seq (group_id, seq),
+    UNIQUE KEY messages_idempotency (group_id, user_id, client_id),
+    CONSTRAINT messages_group_fk FOREIGN KEY (group_id) REFERENCES chat_groups (id) ON DELETE CASCADE,
+    CONSTRAINT messages_user_fk FOREIGN KEY (user_id) REFERENCES users (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- A user is online while this row is fresh (last_seen within 45 s). Rows are
+-- written in batches and expired by a periodic sweep.
+CREATE TABLE IF NOT EXISTS presence (
+    user_id     BIGINT UNSIGNED NOT NULL,
+    last_seen   DATETIME(3) NOT NULL,
+    PRIMARY KEY (user_id),
+    KEY presence_last_seen (last_seen),
+    CONSTRAINT presence_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- The bytes of image messages, in MySQL so that every process on every machine
+-- serves them with no other service. image_key is random and unguessable; it is
+-- served only to members who may see the message.
+CREATE TABLE IF NOT EXISTS images (
+    message_id   BIGINT UNSIGNED NOT NULL,
+    image_key    CHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    content_type VARCHAR(32) CHARACTER SET ascii NOT NULL,
+    width        INT UNSIGNED NOT NULL,
+    height       INT UNSIGNED NOT NULL,
+    data         LONGBLOB NOT NULL,
+    thumb_type   VARCHAR(32) CHARACTER SET ascii NOT NULL,
+    thumb        MEDIUMBLOB NOT NULL,
+    PRIMARY KEY (message_id),
+    UNIQUE KEY images_key (image_key),
+    CONSTRAINT images_message_fk FOREIGN KEY (message_id) REFERENCES messages (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
