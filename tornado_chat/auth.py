@@ -21,6 +21,14 @@ from redis.exceptions import RedisError
 
 from .models import User
 
+TOKEN_BYTES = 32  # 256 random bits: no session token is ever guessed
+DECOY_PASSWORD_BYTES = 16
+# A cached session is trusted this long without asking MySQL (a sign-out also drops it at once,
+# on every process): long enough that the re-polls of a busy minute cost no query.
+SESSION_CACHE_TTL = 60.0
+SESSION_CACHE_LIMIT = 100_000  # entries; past it the cache starts afresh rather than grow
+THROTTLE_PRUNE_ABOVE = 10_000  # keys: below this, forgetting old failures is not worth a scan
+
 
 def _bcrypt_input(password: str) -> bytes:
     """SHA-256 first, base64 so no NUL: every password, whatever its length, counts
@@ -38,7 +46,7 @@ class PasswordHasher:
         """Hash the decoy that unknown usernames are checked against, at start-up: made
         lazily, the first unknown username would take twice as long as a wrong password."""
         if self._decoy is None:
-            self._decoy = await self.hash(secrets.token_urlsafe(16))
+            self._decoy = await self.hash(secrets.token_urlsafe(DECOY_PASSWORD_BYTES))
 
     async def hash(self, password: str) -> str:
         self.operations += 1
@@ -66,7 +74,7 @@ class PasswordHasher:
 
 def new_token() -> str:
     """A session token: 256 random bits, URL-safe."""
-    return secrets.token_urlsafe(32)
+    return secrets.token_urlsafe(TOKEN_BYTES)
 
 
 def token_hash(token: str) -> str:
@@ -81,7 +89,7 @@ class SessionCache:
     on every process (through the notifier). ``enabled`` is off while revocations
     may not arrive (Redis away)."""
 
-    def __init__(self, ttl: float = 60.0, limit: int = 100_000) -> None:
+    def __init__(self, ttl: float = SESSION_CACHE_TTL, limit: int = SESSION_CACHE_LIMIT) -> None:
         self.ttl = ttl
         self.limit = limit
         self.enabled = True
@@ -162,7 +170,7 @@ class LoginThrottle:
 
     def _prune(self, now: float) -> None:
         """Bound memory: forget keys whose failures are all out of the window."""
-        if len(self._keys) > 10_000:
+        if len(self._keys) > THROTTLE_PRUNE_ABOVE:
             for key in [k for k, e in self._keys.items() if not e.times or e.times[-1] < now - self.window]:
                 del self._keys[key]
 

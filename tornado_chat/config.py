@@ -16,6 +16,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
 # Generous for people and bots alike; bench/ turns them off.
 DEFAULT_LIMITS = {"register": "60/h:10", "send": "20/s:60", "upload": "1/s:10", "typing": "2/s:10"}
+# A connection quiet this long between requests is closed: above a proxy's keep-alive (nginx: 75 s),
+# so the proxy, not the app, ends its idle connections.
+IDLE_CONNECTION_TIMEOUT = 120.0
+SECONDS_PER_DAY = 86400.0
 
 
 class ConfigError(ValueError):
@@ -115,7 +119,7 @@ class Settings:
     redis_url: str | None = None
     # Sessions unused for this long are refused; their last use is written at most
     # once per touch interval, not on every request.
-    session_idle_timeout: float = 30 * 86400.0
+    session_idle_timeout: float = 30 * SECONDS_PER_DAY
     session_touch_interval: float = 600.0
     # Token buckets (ratelimit.py), None for no limit: registrations per address,
     # sends, uploads and typing notices per user.
@@ -140,7 +144,7 @@ def load_or_create_cookie_secret(var_dir: Path) -> str:
 
 def duration(text: str) -> float:
     """Seconds from ``90``, ``90s``, ``15m``, ``12h`` or ``30d``."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    units = {"s": 1, "m": 60, "h": 3600, "d": SECONDS_PER_DAY}
     number, unit = (text[:-1], units[text[-1]]) if text[-1:] in units else (text, 1)
     try:
         seconds = float(number) * unit
@@ -244,7 +248,7 @@ def build_arg_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--idle-timeout",
         type=float,
-        default=120.0,
+        default=IDLE_CONNECTION_TIMEOUT,
         help="seconds a connection may sit between requests (a client that never reads its answer "
         "sits too) before it is closed; keep it above a proxy's keep-alive (default: %(default)s)",
     )

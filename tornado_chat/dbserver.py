@@ -30,6 +30,9 @@ _SOCKET_NAME = "mysqld.sock"
 _PID_NAME = "mysqld.pid"
 _ERROR_LOG_NAME = "error.log"
 _INSTALL_LOG_NAME = "install-db.log"
+# A first start creates the system tables (slow on a busy machine); a stop flushes InnoDB.
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 30.0
 # Small footprint for a dev/test box; shared by bootstrap and server so they agree.
 _SETTINGS = (
     "--innodb-buffer-pool-size=64M",
@@ -167,7 +170,7 @@ class EmbeddedMariaDB:
             f"?unix_socket={quote(self.socket_path, safe='/')}"
         )
 
-    def start(self, timeout: float = 60.0) -> None:
+    def start(self, timeout: float = START_TIMEOUT) -> None:
         """Initialise the datadir if needed, start the server and wait until it accepts logins."""
         deadline = time.monotonic() + timeout
         server = find_server_binary()
@@ -194,7 +197,7 @@ class EmbeddedMariaDB:
             self.stop()
             raise
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Shut the server down cleanly (SIGTERM), killing it only if it will not stop."""
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 _SPEC_RE = re.compile(r"(\d+(?:\.\d+)?)/(s|min|h):(\d+)")
 _UNIT_SECONDS = {"s": 1.0, "min": 60.0, "h": 3600.0}
+MAX_KEYS = 100_000  # buckets per kind of action; past it the full ones are dropped
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class RateLimiter:
     """Buckets by key for one kind of action. Memory stays bounded: a bucket that
     has refilled is the same as none, so such buckets are dropped when there are many."""
 
-    def __init__(self, limit: Limit | None, max_keys: int = 100_000) -> None:
+    def __init__(self, limit: Limit | None, max_keys: int = MAX_KEYS) -> None:
         self.limit = limit
         self.max_keys = max_keys
         self._buckets: dict[object, tuple[float, float]] = {}  # key -> (tokens, when counted)

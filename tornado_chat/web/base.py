@@ -14,6 +14,7 @@ from typing import Any
 import tornado.web
 
 from .. import validation, wire
+from ..config import SECONDS_PER_DAY
 from ..models import User
 from ..ratelimit import RateLimited
 from ..services import Services
@@ -22,7 +23,6 @@ from ..store.database import DatabaseUnavailable, NoSuchGroup, NotMember
 SESSION_COOKIE = "chat_session"
 MAX_JSON_BODY = 64 * 1024  # far above any request of the contract; a bigger body is a mistake or an attack
 UNAVAILABLE_RETRY_AFTER = 2  # seconds: a database restart or a hang is over in a few
-SECONDS_PER_DAY = 86400
 ERROR_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 _GENERIC_CODES = {
