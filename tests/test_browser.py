@@ -275,6 +275,105 @@ async def test_older_messages_load_on_scrolling_up(server: Server, browser: Brow
     assert await log(page).locator(".message .text").first.inner_text() == "message number 0"
 
 
+# Records, from now on, the children of ``selector`` and every change under it:
+# the nodes added to or removed from it directly, and the targets of all changes.
+WATCH_CHILDREN = """selector => {
+    const root = document.querySelector(selector);
+    const seen = { root, before: [...root.children], added: [], removed: [], targets: [] };
+    new MutationObserver((records) => {
+        for (const record of records) {
+            seen.targets.push(record.target);
+            if (record.target === root) {
+                seen.added.push(...record.addedNodes);
+                seen.removed.push(...record.removedNodes);
+            }
+        }
+    }).observe(root, { childList: true, subtree: true, characterData: true, attributes: true });
+    return seen;
+}"""
+
+
+async def test_a_new_message_appends_one_node_and_keeps_the_other_message_nodes(
+    server: Server, browser: Browser
+) -> None:
+    client = server.client()
+    ana, bob, group = await pair_in_group(client)
+    for i in range(3):
+        await client.send(ana, group["id"], f"earlier {i}")  # type: ignore[arg-type]
+    page = await open_chat(browser, server, bob)
+    await expect(log(page).locator(".message")).to_have_count(3)
+    seen = await page.evaluate_handle(WATCH_CHILDREN, "#messages")
+
+    await client.send(ana, group["id"], "from ana, live")  # type: ignore[arg-type]
+    await expect(log(page).get_by_text("from ana, live")).to_be_visible()
+    assert await seen.evaluate("""seen => ({
+        kept: seen.before.every((node, i) => node.isConnected && seen.root.children[i] === node),
+        count: seen.root.children.length,
+        added: seen.added.length,
+        removed: seen.removed.length,
+        appended: seen.root.lastElementChild === seen.added[0],
+        untouched: seen.targets.every((target) => target === seen.root),
+    })""") == {"kept": True, "count": 4, "added": 1, "removed": 0, "appended": True, "untouched": True}
+
+    await send(page, "from bob, confirmed")  # pending, then confirmed: the earlier nodes stay all the same
+    await expect(log(page).locator(".message:not(.pending)").get_by_text("from bob, confirmed")).to_be_visible()
+    await expect(log(page).locator(".pending")).to_have_count(0)
+    assert await seen.evaluate("""seen => seen.root.querySelectorAll(".message").length === 5
+        && seen.before.every((node, i) => node.isConnected && seen.root.children[i] === node)""")
+
+
+async def test_older_history_is_prepended_without_moving_what_the_reader_sees(
+    server: Server, browser: Browser
+) -> None:
+    client = server.client()
+    ana, bob, group = await pair_in_group(client)
+    for i in range(70):
+        await client.send(ana, group["id"], f"message number {i}")  # type: ignore[arg-type]
+    page = await open_chat(browser, server, bob)
+    await expect(log(page).locator(".message")).to_have_count(50)
+    seen = await page.evaluate_handle(WATCH_CHILDREN, "#messages")
+    where = """seen => {
+        const node = seen.before[0];
+        return [node.isConnected, Math.round(node.getBoundingClientRect().top - seen.root.getBoundingClientRect().top)];
+    }"""
+    await log(page).evaluate("node => { node.scrollTop = 0; }")
+    await expect(log(page).locator(".message")).to_have_count(50)
+    before = await seen.evaluate(where)
+    await log(page).evaluate("node => node.dispatchEvent(new Event('scroll'))")
+    await expect(log(page).locator(".message")).to_have_count(70)
+    assert await seen.evaluate(where) == before, "the message at the top stays where it was"
+    assert await seen.evaluate("""seen => seen.before.every((node, i) => seen.root.children[i + 20] === node)
+        && seen.removed.length === 0""")
+    assert await log(page).locator(".message .text").first.inner_text() == "message number 0"
+
+
+async def test_a_message_in_another_group_changes_only_that_groups_tab(server: Server, browser: Browser) -> None:
+    client = server.client()
+    ana, bob, group = await pair_in_group(client)
+    first = await client.create_group(bob, "aaa-first")
+    last = await client.create_group(bob, "zzz-last")
+    page = await open_chat(browser, server, bob)
+    await page.get_by_role("tab", name=str(first["name"])).click()
+    await expect(log(page).get_by_text("No messages yet. Say hello!")).to_be_visible()
+    names = await page.locator("#tabs .tab-name").all_inner_texts()
+    assert names == [str(first["name"]), str(group["name"]), str(last["name"])]
+    seen = await page.evaluate_handle(WATCH_CHILDREN, "#tabs")
+
+    await client.send(ana, group["id"], "unseen")  # type: ignore[arg-type]
+    tab = page.get_by_role("tab", name=str(group["name"]))
+    await expect(tab.locator(".unread")).to_have_text("1")
+    assert await seen.evaluate("""seen => {
+        const changed = seen.before[1];
+        return {
+            kept: seen.before.every((node, i) => node.isConnected && seen.root.children[i] === node),
+            onlyThatTab: seen.targets.every((target) => changed.contains(target) && target !== changed),
+            changes: seen.targets.length,
+        };
+    }""") == {"kept": True, "onlyThatTab": True, "changes": 1}
+    assert await page.locator("#tabs .tab-name").all_inner_texts() == names
+    assert await page.title() == "(1) tornado_chat"
+
+
 async def test_an_unread_count_shows_on_the_tab_of_another_group(server: Server, browser: Browser) -> None:
     client = server.client()
     ana, bob, group = await pair_in_group(client)
@@ -492,7 +591,7 @@ def test_every_string_of_the_pages_and_the_script_has_a_portuguese_translation()
     sources = [*(PROJECT_ROOT / "templates").glob("*.html"), PROJECT_ROOT / "tornado_chat" / "web" / "pages.py"]
     for source in sources:
         used |= set(re.findall(r'_\("((?:[^"\\]|\\.)*)"\)', source.read_text()))
-    script = "\n".join(p.read_text() for p in (PROJECT_ROOT / "static" / "js").glob("*.js"))
+    script = "\n".join(p.read_text() for p in (PROJECT_ROOT / "static" / "js").rglob("*.js"))
     used |= set(re.findall(r'\bt\("((?:[^"\\]|\\.)*)"', script))
     assert used - translated == set()
     assert set(re.findall(r'\bt\("((?:[^"\\]|\\.)*)"', script)) <= set(SCRIPT_STRINGS)

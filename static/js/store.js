@@ -1,0 +1,209 @@
+// The page's state and nothing else: the joined groups, each with its messages
+// by id, pending sends, unread count, who is online and who is typing. No DOM
+// and no HTTP: the stream, the loader and the outbox feed it, and the views
+// listen for what changed so that they can update just that.
+
+export const TYPING_SHOWN_MS = 5000;
+
+function groupState(group) {
+  return {
+    group,
+    messages: new Map(), // id -> message
+    pending: new Map(), // client_id -> {clientId, text or file, state, error, progress}
+    unread: 0,
+    historyLoaded: false,
+    hasOlder: true,
+    loadingOlder: false,
+    online: new Map(), // user id -> user
+    typing: new Map(), // user id -> {user, until}
+  };
+}
+
+export class Store {
+  // isHidden says whether the page is out of sight (a message read there is
+  // still unread); the store asks rather than looking at the document itself.
+  constructor(me, { isHidden = () => false } = {}) {
+    this.me = me;
+    this.isHidden = isHidden;
+    this.groups = new Map(); // group id -> group state
+    this.activeId = null;
+    this.loaded = false;
+    this.queued = [];
+    this.listeners = new Map();
+  }
+
+  // Change notices, each with the group state it concerns first:
+  // group-added, group-changed, group-removed, active (state, previous),
+  // message (state, message, {mine}), message-changed, history (state,
+  // added, {older}), pending-added, pending-changed, pending-removed,
+  // progress, unread, online, typing.
+  on(type, listener) {
+    if (!this.listeners.has(type)) this.listeners.set(type, []);
+    this.listeners.get(type).push(listener);
+  }
+
+  emit(type, ...args) {
+    for (const listener of this.listeners.get(type) || []) listener(...args);
+  }
+
+  active() {
+    return this.groups.get(this.activeId) || null;
+  }
+
+  sortedGroups() {
+    return [...this.groups.values()].sort((a, b) => a.group.name.localeCompare(b.group.name));
+  }
+
+  totalUnread() {
+    return [...this.groups.values()].reduce((sum, state) => sum + state.unread, 0);
+  }
+
+  // Groups
+
+  addGroup(group) {
+    const existing = this.groups.get(group.id);
+    if (existing) {
+      existing.group = group;
+      this.emit("group-changed", existing);
+      return;
+    }
+    const state = groupState(group);
+    this.groups.set(group.id, state);
+    this.emit("group-added", state);
+  }
+
+  removeGroup(id) {
+    const state = this.groups.get(id);
+    if (!state) return;
+    this.groups.delete(id);
+    this.emit("group-removed", state);
+    if (this.activeId === id) this.activate(this.sortedGroups()[0]?.group.id ?? null);
+  }
+
+  activate(id) {
+    const previous = this.active();
+    this.activeId = id;
+    const state = this.active();
+    if (state) this.markRead(state);
+    this.emit("active", state, previous);
+  }
+
+  markRead(state) {
+    if (!state.unread) return;
+    state.unread = 0;
+    this.emit("unread", state);
+  }
+
+  // Events from the stream (this tab's poll or another tab's), held until the
+  // joined groups are known.
+
+  apply(events) {
+    if (!this.loaded) {
+      this.queued.push(...events);
+      return;
+    }
+    for (const event of events) {
+      const state = this.groups.get(event.group_id ?? event.message?.group_id);
+      if (event.type === "membership") this.membership(event);
+      else if (!state) continue;
+      else if (event.type === "message") this.addMessage(state, event.message, { live: true });
+      else if (event.type === "presence") this.presence(state, event);
+      else if (event.type === "typing") this.typing(state, event.user);
+    }
+  }
+
+  ready() {
+    this.loaded = true;
+    this.apply(this.queued.splice(0));
+  }
+
+  membership(event) {
+    if (event.joined) {
+      this.addGroup(event.group);
+      if (this.activeId === null) this.activate(event.group.id);
+    } else {
+      this.removeGroup(event.group_id);
+    }
+  }
+
+  // Messages
+
+  addMessage(state, message, { live }) {
+    if (state.messages.has(message.id)) return;
+    state.messages.set(message.id, message);
+    const mine = message.user.id === this.me.id;
+    if (mine && message.client_id) this.removePending(state, message.client_id);
+    if (state.typing.delete(message.user.id)) this.emit("typing", state);
+    if (live && !mine && (state !== this.active() || this.isHidden())) {
+      state.unread += 1;
+      this.emit("unread", state);
+    }
+    this.emit("message", state, message, { mine });
+  }
+
+  // A message that changed (an edit): only a message the page has is replaced.
+  updateMessage(state, message) {
+    if (!state.messages.has(message.id)) return;
+    state.messages.set(message.id, message);
+    this.emit("message-changed", state, message);
+  }
+
+  // A page of history: the latest when a group is first opened, or an older one.
+  addHistory(state, messages, { older, hasOlder = state.hasOlder }) {
+    state.hasOlder = hasOlder;
+    const added = messages.filter((message) => !state.messages.has(message.id));
+    for (const message of messages) state.messages.set(message.id, message);
+    this.emit("history", state, added, { older });
+  }
+
+  // Pending sends (the outbox's)
+
+  addPending(state, entry) {
+    state.pending.set(entry.clientId, entry);
+    this.emit("pending-added", state, entry);
+  }
+
+  updatePending(state, entry) {
+    if (state.pending.has(entry.clientId)) this.emit("pending-changed", state, entry);
+  }
+
+  progress(state, entry, fraction) {
+    entry.progress = fraction;
+    this.emit("progress", state, entry);
+  }
+
+  removePending(state, clientId) {
+    const entry = state.pending.get(clientId);
+    if (!entry) return;
+    state.pending.delete(clientId);
+    this.emit("pending-removed", state, entry);
+  }
+
+  // Who is online and who is typing
+
+  setOnline(state, users) {
+    state.online = new Map(users.map((user) => [user.id, user]));
+    this.emit("online", state);
+  }
+
+  presence(state, event) {
+    if (event.online) {
+      this.setOnline(state, event.online);
+      return;
+    }
+    for (const user of event.came) state.online.set(user.id, user);
+    for (const user of event.went) state.online.delete(user.id);
+    this.emit("online", state);
+  }
+
+  typing(state, user) {
+    state.typing.set(user.id, { user, until: Date.now() + TYPING_SHOWN_MS });
+    this.emit("typing", state);
+  }
+
+  // The names of those typing now (a notice holds for TYPING_SHOWN_MS).
+  typingNames(state) {
+    const now = Date.now();
+    return [...state.typing.values()].filter((entry) => entry.until > now).map((entry) => entry.user.username);
+  }
+}
