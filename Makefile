@@ -2,7 +2,8 @@
 # (virtualenv, and a MariaDB server binary for the embedded database).
 PYTHON ?= python3
 VENV := .venv
-VENV_STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 
 .DEFAULT_GOAL := help
 .PHONY: help venv .venv db-server run test lint audit lock bench clean
@@ -18,23 +19,29 @@ help:
 	@echo "make db-server                   install MariaDB server binaries if missing"
 	@echo "make clean                       remove .venv and caches (keeps var/)"
 
-# Re-install whenever the package metadata or the pins change; the stamp records the last install.
-# requirements.lock pins every dependency (and theirs) to the versions audited.
-$(VENV_STAMP): setup.cfg pyproject.toml requirements.lock
+# Re-install whenever the package metadata or the pins change; a stamp records the last install.
+# requirements.lock pins every dependency (and theirs) to the versions audited. Serving needs
+# only the package's own dependencies; the test tools (playwright, schemathesis, hypothesis,
+# pip-audit, ruff) come with the first `make test` or `make lint`.
+$(RUN_STAMP): setup.cfg pyproject.toml requirements.lock
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install -c requirements.lock -e '.[test]'
+	$(VENV)/bin/python -m pip install -q -c requirements.lock -e .
 	touch $@
 
-venv .venv: $(VENV_STAMP)
+$(TEST_STAMP): $(RUN_STAMP)
+	$(VENV)/bin/python -m pip install -q -c requirements.lock -e '.[test]'
+	touch $@
+
+venv .venv: $(RUN_STAMP)
 
 db-server:
 	./scripts/ensure-db-server run
 
-run: $(VENV_STAMP) db-server
+run: $(RUN_STAMP) db-server
 	$(VENV)/bin/python run.py $(ARGS)
 
 # pytest's exit code passes through: 5 (no tests collected) fails the build.
-test: $(VENV_STAMP)
+test: $(TEST_STAMP)
 	./scripts/ensure-db-server test
 	./scripts/ensure-browser
 	./scripts/ensure-nginx
@@ -42,7 +49,7 @@ test: $(VENV_STAMP)
 	$(AUDIT)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
-lint: $(VENV_STAMP)
+lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 
 # A pinned version with a known vulnerability fails `make test`; `make audit` also fails when
@@ -50,13 +57,13 @@ lint: $(VENV_STAMP)
 # project pages what pip-audit could not (see the script).
 AUDIT = $(VENV)/bin/python scripts/audit-dependencies $(VENV)/bin/pip-audit
 
-audit: $(VENV_STAMP)
+audit: $(TEST_STAMP)
 	$(AUDIT) --strict
 
-lock: $(VENV_STAMP)
+lock: $(TEST_STAMP)
 	$(VENV)/bin/python -m pip freeze --exclude-editable > requirements.lock
 
-bench: $(VENV_STAMP) db-server
+bench: $(RUN_STAMP) db-server
 	$(VENV)/bin/python bench/suite.py $(ARGS)
 
 # var/ is deliberately kept: it holds the embedded database's data.
