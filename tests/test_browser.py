@@ -21,7 +21,9 @@ from tornado.web import create_signed_value
 from tornado_chat.config import PROJECT_ROOT
 from tornado_chat.pages import SCRIPT_STRINGS, TRANSLATIONS
 
-from .conftest import PASSWORD, Account, Client, Server, StartServer, query, unique
+from .support.database import query
+from .support.http import PASSWORD, Account, Client, unique
+from .support.servers import Server, StartServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

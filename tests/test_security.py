@@ -18,7 +18,9 @@ from tornado_chat.auth import pause_after, token_hash
 from tornado_chat.config import Settings, parse_args
 from tornado_chat.ratelimit import Limit
 
-from .conftest import PASSWORD, Account, Client, Response, Server, StartServer, free_port, query, unique
+from .support.database import query
+from .support.http import PASSWORD, Account, Client, Response, free_port, unique
+from .support.servers import Server, StartServer
 from .test_images import encode, quadrants, upload
 
 XSRF = "0123456789abcdef0123456789abcdef"  # an _xsrf cookie and its echo, as a page would send them
