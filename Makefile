@@ -6,11 +6,12 @@ RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
 .DEFAULT_GOAL := help
-.PHONY: help venv .venv db-server run test lint audit lock bench clean
+.PHONY: help venv .venv db-server run test unit lint audit lock bench clean
 
 help:
 	@echo "make run [ARGS='--port 9000']   run the chat server (embedded MariaDB unless CHAT_DATABASE_URL is set)"
 	@echo "make test [PYTEST_ARGS=...]      run the test suite"
+	@echo "make unit                        the unit tier only (tests/unit/): seconds, no database, server or browser"
 	@echo "make lint                        ruff check"
 	@echo "make audit                       pip-audit of requirements.lock, strict (every package looked up)"
 	@echo "make lock                        re-pin requirements.lock from .venv (after changing dependencies)"
@@ -48,6 +49,10 @@ test: $(TEST_STAMP)
 	./scripts/ensure-redis
 	$(AUDIT)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The pure code alone: needs only the virtualenv (tests/unit/conftest.py refuses server fixtures).
+unit: $(TEST_STAMP)
+	$(VENV)/bin/python -m pytest tests/unit -q
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .

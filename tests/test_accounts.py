@@ -8,7 +8,9 @@ import pytest
 
 from tornado_chat.auth import token_hash
 
-from .conftest import PASSWORD, Client, Server, StartServer, query, unique
+from .support.database import query
+from .support.http import PASSWORD, Client, unique
+from .support.servers import Server, StartServer
 
 
 async def test_register_returns_201_with_the_user_and_a_token(client: Client) -> None:

@@ -21,7 +21,9 @@ from tornado.web import create_signed_value
 from tornado_chat.config import PROJECT_ROOT
 from tornado_chat.web.pages import SCRIPT_STRINGS, TRANSLATIONS
 
-from .conftest import PASSWORD, Account, Client, Server, StartServer, query, unique
+from .support.database import query
+from .support.http import PASSWORD, Account, Client, unique
+from .support.servers import Server, StartServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -336,10 +338,9 @@ async def test_older_history_is_prepended_without_moving_what_the_reader_sees(
         const node = seen.before[0];
         return [node.isConnected, Math.round(node.getBoundingClientRect().top - seen.root.getBoundingClientRect().top)];
     }"""
-    await log(page).evaluate("node => { node.scrollTop = 0; }")
-    await expect(log(page).locator(".message")).to_have_count(50)
-    before = await seen.evaluate(where)
-    await log(page).evaluate("node => node.dispatchEvent(new Event('scroll'))")
+    # Scrolled to the top and measured in one go: the scroll event that loads the older page
+    # comes after this script, never between the scroll and the measurement.
+    before = await seen.evaluate(f"seen => {{ seen.root.scrollTop = 0; return ({where})(seen); }}")
     await expect(log(page).locator(".message")).to_have_count(70)
     assert await seen.evaluate(where) == before, "the message at the top stays where it was"
     assert await seen.evaluate("""seen => seen.before.every((node, i) => seen.root.children[i + 20] === node)

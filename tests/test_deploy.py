@@ -32,7 +32,8 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from tornado_chat.config import PROJECT_ROOT
 
-from .conftest import PASSWORD, ChatProcess, Client, Response, free_port, unique
+from .support.http import PASSWORD, Client, Response, free_port, unique
+from .support.processes import ChatProcess
 from .test_events import messages, quiet_cursor
 from .test_images import MIB, encode, fetch, noise, opened, upload
 from .test_scaleout import group_of

@@ -14,7 +14,9 @@ from tornado_chat.models import User
 from tornado_chat.realtime.cursor import Cursor
 from tornado_chat.realtime.hub import WAKE_INTERVAL_MAX
 
-from .conftest import Account, Client, Server, StartServer, StatementCounter, query
+from .support.database import StatementCounter, query
+from .support.http import Account, Client
+from .support.servers import Server, StartServer
 
 Event = dict[str, Any]
 

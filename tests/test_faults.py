@@ -25,7 +25,10 @@ from tornado.httpclient import AsyncHTTPClient
 from tornado_chat.config import DatabaseTimeouts, DatabaseURL, Settings
 from tornado_chat.dbserver import DBServerError, EmbeddedMariaDB
 
-from .conftest import Account, ChatProcess, Client, Response, StartServer, connect, query, unique
+from .support.database import connect, query
+from .support.http import Account, Client, Response, unique
+from .support.processes import ChatProcess
+from .support.servers import StartServer
 from .test_setup import run_py
 
 Event = dict[str, Any]

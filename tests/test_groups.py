@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import Account, Client, Server, query, unique
+from .support.database import query
+from .support.http import Account, Client, unique
+from .support.servers import Server
 
 ISO_UTC_MS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\Z")
 GROUP_KEYS = {"id", "name", "created_at", "created_by", "members", "online", "joined"}

@@ -30,7 +30,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .conftest import FUZZ_REPORT, Account, Server, StartServer, connect, unique
+from .support.database import connect
+from .support.fuzz import FUZZ_REPORT
+from .support.http import Account, unique
+from .support.servers import Server, StartServer
 from .test_openapi import SPEC_PATH
 
 EXAMPLES = 200

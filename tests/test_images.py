@@ -17,7 +17,9 @@ from urllib.parse import urlsplit
 import pytest
 from PIL import ExifTags, Image, ImageDraw, PngImagePlugin
 
-from .conftest import Account, Client, Response, Server, query
+from .support.database import query
+from .support.http import Account, Client, Response
+from .support.servers import Server
 
 MIB = 1024 * 1024
 CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}

@@ -10,7 +10,8 @@ from typing import Any
 
 from tornado.httpclient import AsyncHTTPClient
 
-from .conftest import ChatProcess, Client, unique
+from .support.http import Client, unique
+from .support.processes import ChatProcess
 
 SECRET_PASSWORD = "hunter2-" + "s3cret-" * 3
 

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import Account, Client, Server, StartServer, query
+from .support.database import query
+from .support.http import Account, Client
+from .support.servers import Server, StartServer
 
 ISO_UTC_MS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\Z")
 MESSAGE_KEYS = {"id", "group_id", "seq", "user", "kind", "text", "image", "created_at", "client_id"}

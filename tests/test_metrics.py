@@ -6,7 +6,8 @@ import asyncio
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from .conftest import Client, Server, StartServer
+from .support.http import Client
+from .support.servers import Server, StartServer
 
 
 async def scrape(client: Client) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:

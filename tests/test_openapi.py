@@ -15,7 +15,7 @@ from tornado.routing import PathMatches, Rule
 
 from tornado_chat.config import PROJECT_ROOT
 
-from .conftest import Server
+from .support.servers import Server
 
 SPEC_PATH = PROJECT_ROOT / "docs" / "openapi.yaml"
 HTTP_METHODS = {"get", "head", "post", "put", "patch", "delete", "options", "trace"}

@@ -12,7 +12,9 @@ from tornado.httpclient import AsyncHTTPClient
 from tornado_chat.config import DatabaseURL
 from tornado_chat.dbserver import EmbeddedMariaDB
 
-from .conftest import ChatProcess, Client, StartServer, unique
+from .support.http import Client, unique
+from .support.processes import ChatProcess
+from .support.servers import StartServer
 
 
 async def test_healthz_says_ok_when_the_database_answers(client: Client) -> None:

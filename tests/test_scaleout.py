@@ -18,7 +18,8 @@ from tornado.httpclient import AsyncHTTPClient
 
 from tornado_chat.config import PROJECT_ROOT
 
-from .conftest import PASSWORD, Account, ChatProcess, Client, RedisServer, unique
+from .support.http import PASSWORD, Account, Client, unique
+from .support.processes import ChatProcess, RedisServer
 from .test_events import collect, messages, of_type
 
 Event = dict[str, Any]

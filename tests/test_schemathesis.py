@@ -31,7 +31,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from .conftest import FUZZ_REPORT, PASSWORD, Server, StartServer, unique
+from .support.fuzz import FUZZ_REPORT
+from .support.http import PASSWORD, unique
+from .support.servers import Server, StartServer
 from .test_hostile_input import UNTHROTTLED
 from .test_openapi import SPEC_PATH
 

@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 import tornado.httpserver
 
-from tornado_chat.auth import pause_after, token_hash
-from tornado_chat.config import Settings, parse_args
+from tornado_chat.auth import token_hash
 from tornado_chat.ratelimit import Limit
 
-from .conftest import PASSWORD, Account, Client, Response, Server, StartServer, free_port, query, unique
+from .support.database import query
+from .support.http import PASSWORD, Account, Client, Response, free_port, unique
+from .support.servers import Server, StartServer
 from .test_images import encode, quadrants, upload
 
 XSRF = "0123456789abcdef0123456789abcdef"  # an _xsrf cookie and its echo, as a page would send them
@@ -157,11 +158,6 @@ async def test_sessions_past_the_idle_timeout_are_deleted(server: Server) -> Non
     assert rows == [(active.id,)]
 
 
-def test_the_idle_timeout_is_a_flag() -> None:
-    assert parse_args(["--session-idle-timeout", "12h"]).session_idle_timeout == 12 * 3600
-    assert parse_args([]).session_idle_timeout == 30 * 86400
-
-
 @pytest.mark.parametrize(("scheme", "secure"), [("https", True), ("http", False)])
 async def test_session_cookies_are_httponly_samesite_lax_and_secure_over_https(
     server: Server, proxied: Proxied, scheme: str, secure: bool
@@ -204,14 +200,6 @@ async def test_unknown_user_and_wrong_password_each_run_exactly_one_bcrypt_check
     assert (after_unknown - start, after_wrong - after_register) == (1, 1)
     assert unknown.status == wrong.status == 401
     assert unknown.json == wrong.json
-
-
-def test_the_pause_after_failed_sign_ins_never_exceeds_the_cap() -> None:
-    cap = Settings.login_max_delay
-    assert cap <= 15 * 60
-    pauses = [pause_after(failures, Settings.login_failures_per_user, cap) for failures in range(1, 200)]
-    assert max(pauses) == cap
-    assert pauses == sorted(pauses)
 
 
 @pytest.mark.parametrize("counted_in", ["process", "redis"])
@@ -513,18 +501,3 @@ async def test_registrations_past_the_limit_per_address_get_429_and_create_no_ac
     assert form.status == 429 and "Retry-After" in form.headers
     r = await client.request("POST", "/api/users", {"username": unique("u"), "password": PASSWORD}, headers=elsewhere)
     assert r.status == 201
-
-
-def test_rate_limits_are_flags_that_can_be_raised_or_turned_off() -> None:
-    args = parse_args(["--send-limit", "50/s:100", "--register-limit", "off"])
-    assert (args.send_limit, args.register_limit) == (Limit(50.0, 100), None)
-    assert parse_args(["--upload-limit", "30/min:5"]).upload_limit == Limit(0.5, 5)
-    assert parse_args([]).send_limit == Settings.send_limit == Limit(20.0, 60)
-
-
-@pytest.mark.parametrize("spec", ["20", "20/s", "x/s:3", "20/day:3", "0/s:5", "5/s:0"])
-def test_a_malformed_limit_flag_is_refused_with_a_clear_line(spec: str, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exited:
-        parse_args(["--send-limit", spec])
-    assert exited.value.code == 2
-    assert "RATE/UNIT:BURST" in capsys.readouterr().err

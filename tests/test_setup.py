@@ -19,7 +19,9 @@ from tornado_chat.app import create_app
 from tornado_chat.config import PROJECT_ROOT, DatabaseURL
 from tornado_chat.store.migrate import migrate
 
-from .conftest import PASSWORD, drop_database, free_port, make_settings, query, unique
+from .support.database import drop_database, query
+from .support.http import PASSWORD, free_port, unique
+from .support.servers import make_settings
 
 TABLES = {"users", "sessions", "chat_groups", "memberships", "messages", "presence", "images", "schema_migrations"}
 

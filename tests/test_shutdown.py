@@ -15,7 +15,9 @@ from tornado.httpclient import AsyncHTTPClient
 from tornado_chat.config import DatabaseURL
 from tornado_chat.models import utcnow
 
-from .conftest import Account, ChatProcess, Client, query
+from .support.database import query
+from .support.http import Account, Client
+from .support.processes import ChatProcess
 from .test_metrics import until_metric
 
 SHUTDOWN_BOUND = 5.0  # seconds, as promised: SIGTERM to exit

@@ -22,7 +22,8 @@ from tornado_chat.auth import PasswordHasher, new_token, token_hash
 from tornado_chat.config import DatabaseTimeouts, DatabaseURL
 from tornado_chat.store import Store
 
-from .conftest import Account, ChatProcess, Client, unique
+from .support.http import Account, Client, unique
+from .support.processes import ChatProcess
 from .test_images import encode, noise, upload
 from .test_metrics import scrape, until_metric, value
 

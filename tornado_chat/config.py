@@ -20,6 +20,8 @@ DEFAULT_LIMITS = {"register": "60/h:10", "send": "20/s:60", "upload": "1/s:10", 
 # so the proxy, not the app, ends its idle connections.
 IDLE_CONNECTION_TIMEOUT = 120.0
 SECONDS_PER_DAY = 86400.0
+# A duration longer than this is a typo (and past ~2,000 years, subtracting it from now overflows).
+MAX_DURATION = 3650 * SECONDS_PER_DAY
 
 
 class ConfigError(ValueError):
@@ -62,7 +64,8 @@ class DatabaseURL:
     def url(self) -> str:
         """The URL that ``parse`` reads back as this one."""
         auth = quote(self.user, safe="") + (":" + quote(self.password, safe="") if self.password else "")
-        where = "localhost" if self.unix_socket else f"{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
+        where = "localhost" if self.unix_socket else f"{host}:{self.port}"
         query = "?unix_socket=" + quote(self.unix_socket) if self.unix_socket else ""
         return f"mysql://{auth}@{where}/{quote(self.database, safe='')}{query}"
 
@@ -152,6 +155,8 @@ def duration(text: str) -> float:
         raise argparse.ArgumentTypeError(f"a duration is a number with s, m, h or d, e.g. 30d; got {text!r}") from None
     if not seconds > 0:
         raise argparse.ArgumentTypeError(f"a duration must be positive, got {text!r}")
+    if not seconds <= MAX_DURATION:
+        raise argparse.ArgumentTypeError(f"a duration may be at most 3650d (ten years), got {text!r}")
     return seconds
 
 

@@ -1,0 +1,145 @@
+"""The wire format (``wire.py``): the JSON shapes of the contract, timestamps, the events'
+JSON, the poll's answer and error body, and the messages that Redis carries between processes."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+from tornado_chat import wire
+from tornado_chat.models import Group, ImageRef, Message, User, as_utc, utcnow
+from tornado_chat.realtime.channel import PresenceView, StoredMessage
+from tornado_chat.wire import iso, membership_event, message_between_processes, message_from, presence_snapshot
+
+ANA, BOB = User(1, "ana"), User(2, "Bob")
+WHEN = datetime.datetime(2025, 1, 2, 3, 4, 5, 678901)
+TEXT = Message(10, 7, 3, ANA, "text", "olá 🙂", WHEN, "client-1")
+PICTURE = Message(11, 7, 4, BOB, "image", None, WHEN, None, ImageRef("k3y", 640, 480))
+GROUP = Group(7, "Café", datetime.datetime(2024, 12, 31, 23, 59, 59, 999000), ANA, members=3, online=1, joined=True)
+
+
+# Timestamps
+
+
+def test_iso_is_utc_with_milliseconds_and_a_z() -> None:
+    assert iso(WHEN) == "2025-01-02T03:04:05.678Z"
+    assert iso(datetime.datetime(2025, 1, 2)) == "2025-01-02T00:00:00.000Z"
+
+
+def test_utcnow_is_naive_utc_at_millisecond_precision() -> None:
+    """What a DATETIME(3) column stores: a value read back equals the one written."""
+    before = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    now = utcnow()
+    after = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    assert now.tzinfo is None
+    assert now.microsecond % 1000 == 0
+    assert before - datetime.timedelta(milliseconds=1) < now <= after
+
+
+def test_as_utc_is_a_timestamp_as_utcnow_gives_it() -> None:
+    assert as_utc(1735787045.678901) == datetime.datetime(2025, 1, 2, 3, 4, 5, 678000)
+
+
+# The contract's JSON
+
+
+def test_a_user_is_its_id_and_username() -> None:
+    assert wire.user(ANA) == {"id": 1, "username": "ana"}
+
+
+def test_a_group_in_json() -> None:
+    assert wire.group(GROUP) == {
+        "id": 7, "name": "Café", "created_at": "2024-12-31T23:59:59.999Z", "created_by": {"id": 1, "username": "ana"},
+        "members": 3, "online": 1, "joined": True,
+    }
+
+
+def test_a_text_message_in_json() -> None:
+    assert wire.message(TEXT) == {
+        "id": 10, "group_id": 7, "seq": 3, "user": {"id": 1, "username": "ana"}, "kind": "text", "text": "olá 🙂",
+        "image": None, "created_at": "2025-01-02T03:04:05.678Z", "client_id": "client-1",
+    }
+
+
+def test_an_image_message_in_json_has_the_urls_and_size_of_its_picture() -> None:
+    assert wire.message(PICTURE) == {
+        "id": 11, "group_id": 7, "seq": 4, "user": {"id": 2, "username": "Bob"}, "kind": "image", "text": None,
+        "image": {"url": "/images/k3y", "thumb_url": "/images/k3y/thumb", "width": 640, "height": 480},
+        "created_at": "2025-01-02T03:04:05.678Z", "client_id": None,
+    }
+
+
+# Events
+
+
+def test_a_message_event_is_encoded_once_with_the_text_as_is() -> None:
+    stored = StoredMessage.of(TEXT)
+    assert json.loads(stored.event_json) == {"type": "message", "message": wire.message(TEXT)}
+    assert "olá 🙂" in stored.event_json  # not \\u escapes
+    assert stored.created == WHEN.replace(tzinfo=datetime.UTC).timestamp()
+
+
+def test_a_presence_snapshot_is_the_whole_online_list_in_its_order() -> None:
+    view = PresenceView.of({BOB.id: BOB, ANA.id: ANA})
+    assert json.loads(presence_snapshot(7, view.users)) == {
+        "type": "presence", "group_id": 7, "online": [{"id": 1, "username": "ana"}, {"id": 2, "username": "Bob"}],
+    }
+
+
+def test_a_membership_event_carries_the_group_and_whether_the_user_joined() -> None:
+    for joined in (True, False):
+        assert json.loads(membership_event(GROUP, joined)) == {
+            "type": "membership", "group_id": 7, "joined": joined, "group": wire.group(GROUP),
+        }
+
+
+def test_events_keep_non_ascii_text_as_is() -> None:
+    assert "Café" in membership_event(GROUP, True)
+
+
+# Between processes, through Redis
+
+
+def test_a_text_message_survives_the_trip_through_redis() -> None:
+    assert message_from(json.loads(wire.dumps(message_between_processes(TEXT)))) == TEXT
+
+
+def test_an_image_message_survives_the_trip_through_redis() -> None:
+    assert message_from(json.loads(wire.dumps(message_between_processes(PICTURE)))) == PICTURE
+
+
+def test_the_trip_through_redis_keeps_microseconds() -> None:
+    """Whatever precision the process had, the message is the same on every process."""
+    message = Message(1, 1, 1, ANA, "text", "hi", datetime.datetime(2025, 1, 2, 3, 4, 5, 123456), None)
+    assert message_from(message_between_processes(message)).created_at.microsecond == 123456
+
+
+# Answers
+
+
+def test_a_poll_answer_splices_the_encoded_events_into_one_json_object() -> None:
+    events = [wire.typing_event(7, ANA), wire.presence_change(7, [BOB], [ANA])]
+    assert json.loads(wire.poll_answer("c1.ab.3.", events)) == {
+        "cursor": "c1.ab.3.",
+        "events": [
+            {"type": "typing", "group_id": 7, "user": {"id": 1, "username": "ana"}},
+            {"type": "presence", "group_id": 7, "came": [{"id": 2, "username": "Bob"}],
+             "went": [{"id": 1, "username": "ana"}]},
+        ],
+    }
+
+
+def test_a_poll_answer_with_no_events_is_an_empty_list() -> None:
+    assert json.loads(wire.poll_answer("c1.ab.3.", [])) == {"cursor": "c1.ab.3.", "events": []}
+
+
+def test_an_error_is_a_code_for_programs_and_a_message_for_people() -> None:
+    assert json.loads(wire.error("not_member", "join the group first")) == {
+        "error": {"code": "not_member", "message": "join the group first"}
+    }
+
+
+def test_a_change_between_processes_names_its_origin_and_kind() -> None:
+    assert json.loads(wire.change("p1", "typing", {"group_id": 7})) == {
+        "origin": "p1", "kind": "typing", "body": {"group_id": 7}
+    }
