@@ -27,7 +27,8 @@ from tornado_chat.store.migrate import (
     split_statements,
 )
 
-from .conftest import connect, drop_database, query, unique
+from .support.database import connect, drop_database, query
+from .support.http import unique
 
 SCHEMA = PROJECT_ROOT / "schema.sql"
 # schema.sql verbatim as it was when migrations began: what every database deployed before
