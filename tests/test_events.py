@@ -242,6 +242,38 @@ async def test_leaving_and_joining_again_between_polls_restarts_from_the_new_joi
     assert [e["joined"] for e in of_type(events, "membership")] == [True]
 
 
+async def test_a_join_reaches_the_members_who_are_watching_as_a_member_event(client: Client) -> None:
+    (ana,), group = await members(client, 1)
+    bob = await client.register()
+    cursor = await quiet_cursor(client, ana)
+    waiting = asyncio.create_task(collect(client, ana, cursor, lambda ev: bool(of_type(ev, "member"))))
+    await asyncio.sleep(0.1)
+    await client.join(bob, group["id"])
+    events, _ = await waiting
+    assert of_type(events, "member") == [{"type": "member", "group_id": group["id"], "user": bob.user, "joined": True}]
+
+
+async def test_a_leave_reaches_the_members_who_are_watching_but_not_the_one_who_left(client: Client) -> None:
+    (ana, bob), group = await members(client, 2)
+    ana_cursor, bob_cursor = await quiet_cursor(client, ana), await quiet_cursor(client, bob)
+    waiting = asyncio.create_task(collect(client, ana, ana_cursor, lambda ev: bool(of_type(ev, "member"))))
+    await asyncio.sleep(0.1)
+    assert (await client.request("DELETE", f"/api/groups/{group['id']}/membership", token=bob.token)).status == 204
+    events, _ = await waiting
+    assert of_type(events, "member") == [{"type": "member", "group_id": group["id"], "user": bob.user, "joined": False}]
+    bob_events, _ = await collect(client, bob, bob_cursor, lambda ev: False, limit=0.5)
+    assert of_type(bob_events, "member") == []
+
+
+async def test_a_joiner_hears_of_no_join_of_their_own(client: Client) -> None:
+    (ana,), group = await members(client, 1)
+    bob = await client.register()
+    cursor = await quiet_cursor(client, bob)
+    await client.join(bob, group["id"])
+    events, _ = await collect(client, bob, cursor, lambda ev: False, limit=0.5)
+    assert of_type(events, "membership") and of_type(events, "member") == []
+
+
 async def test_typing_reaches_the_other_members_but_not_the_typist(client: Client) -> None:
     (ana, bob), group = await members(client, 2)
     ana_cursor, bob_cursor = await client.cursor(ana), await client.cursor(bob)

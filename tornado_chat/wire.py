@@ -92,6 +92,11 @@ def presence_change(group_id: int, came: Iterable[User], went: Iterable[User]) -
     return dumps({"type": "presence", "group_id": group_id, "came": users(came), "went": users(went)})
 
 
+def member_event(group_id: int, u: User, joined: bool) -> str:
+    """Someone else joined or left a group: an addition to the contract, for the conversation's quiet lines."""
+    return dumps({"type": "member", "group_id": group_id, "user": user(u), "joined": joined})
+
+
 def membership_event(g: Group, joined: bool) -> str:
     return dumps({"type": "membership", "group_id": g.id, "joined": joined, "group": group(g)})
 

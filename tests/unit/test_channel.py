@@ -19,6 +19,7 @@ from tornado_chat.realtime.channel import (
     EPHEMERAL_SECONDS,
     RECENT_MESSAGES,
     Channel,
+    MemberChange,
     PresenceChange,
     PresenceView,
     StoredMessage,
@@ -322,3 +323,11 @@ def test_the_merged_change_of_a_range_is_encoded_once_for_every_poll(clock: Cloc
 def test_ephemeral_events_are_none_when_the_log_no_longer_reaches_back(clock: Clock) -> None:
     channel = Channel(GROUP, 5)
     assert channel.ephemeral_events(ANA.id, 4, 6) is None
+
+
+def test_ephemeral_events_tell_of_others_joining_and_leaving_but_not_the_viewer(clock: Clock) -> None:
+    channel = Channel(GROUP, 0)
+    channel.log(1, MemberChange(BOB, True))
+    channel.log(2, MemberChange(ANA, False))
+    events = [json.loads(e) for e in channel.ephemeral_events(ANA.id, 0, 2) or []]
+    assert events == [{"type": "member", "group_id": GROUP, "user": {"id": BOB.id, "username": "Bob"}, "joined": True}]

@@ -143,3 +143,9 @@ def test_a_change_between_processes_names_its_origin_and_kind() -> None:
     assert json.loads(wire.change("p1", "typing", {"group_id": 7})) == {
         "origin": "p1", "kind": "typing", "body": {"group_id": 7}
     }
+
+
+def test_a_member_event_names_the_group_the_user_and_whether_they_joined() -> None:
+    assert json.loads(wire.member_event(7, BOB, False)) == {
+        "type": "member", "group_id": 7, "user": {"id": 2, "username": "Bob"}, "joined": False,
+    }

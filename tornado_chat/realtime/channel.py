@@ -48,12 +48,20 @@ class Typing:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberChange:
+    """Someone joined or left the group: what its members who are watching see."""
+
+    user: User
+    joined: bool
+
+
+@dataclass(frozen=True, slots=True)
 class PresenceChange:
     came: tuple[User, ...]
     went: tuple[User, ...]
 
 
-Ephemeral = Typing | PresenceChange
+Ephemeral = Typing | MemberChange | PresenceChange
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,17 +202,18 @@ class Channel:
         return [item for position, _, item in self._ephemeral if after < position <= upto]
 
     def ephemeral_events(self, viewer_id: int, after: int, upto: int) -> list[str] | None:
-        """Typing (by others than the viewer) and the merged presence change logged in
-        (after, upto], as events; None when the log no longer reaches back that far. The
+        """Typing, joins and leaves (by others than the viewer) and the merged presence change
+        logged in (after, upto], as events; None when the log no longer reaches back that far. The
         merged change is encoded once per range and shared by every poll that asks for it
         (a crowd's arrival, once, not per waiter)."""
         logged = self.ephemeral_between(after, upto)
         if not logged:
             return logged
         events = [
-            wire.typing_event(self.group_id, item.user)
+            wire.typing_event(self.group_id, item.user) if isinstance(item, Typing)
+            else wire.member_event(self.group_id, item.user, item.joined)
             for item in logged
-            if isinstance(item, Typing) and item.user.id != viewer_id
+            if isinstance(item, Typing | MemberChange) and item.user.id != viewer_id
         ]
         key = (after, upto)
         if key not in self._merged:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from ..models import Message, User
-from .channel import Channel, Ephemeral, PresenceChange, StoredMessage, Typing
+from .channel import Channel, Ephemeral, MemberChange, PresenceChange, StoredMessage, Typing
 from .waiter import Waiter
 
 IDLE_CHANNEL_SECONDS = 300.0  # a channel nobody polled for this long is dropped, and read again when needed
@@ -81,13 +81,15 @@ class Hub:
     def presence_changed(self, group_id: int, came: Iterable[User], went: Iterable[User]) -> None:
         self._log(group_id, PresenceChange(tuple(came), tuple(went)))
 
-    def membership_changed(self, user_id: int, group_id: int) -> None:
+    def membership_changed(self, user: User, group_id: int, joined: bool) -> None:
+        """The user's own polls re-read their memberships; the group's other members hear of it."""
         self.membership_version += 1
         if self._listener is not None:
-            self._listener.memberships_changed(user_id)
-        for waiter in self._user_waiters.get(user_id, ()):
+            self._listener.memberships_changed(user.id)
+        for waiter in self._user_waiters.get(user.id, ()):
             waiter.membership_changed = True
             waiter.wake()
+        self._log(group_id, MemberChange(user, joined))
 
     def _log(self, group_id: int, item: Ephemeral) -> None:
         channel = self._channels.get(group_id)

@@ -22,7 +22,7 @@ class Notifier(Protocol):
 
     def presence_changed(self, group_id: int, came: Iterable[User], went: Iterable[User]) -> None: ...
 
-    def membership_changed(self, user_id: int, group_id: int) -> None: ...
+    def membership_changed(self, user: User, group_id: int, joined: bool) -> None: ...
 
     def session_revoked(self, token_hash: str) -> None: ...
 
@@ -43,8 +43,8 @@ class LocalNotifier:
     def presence_changed(self, group_id: int, came: Iterable[User], went: Iterable[User]) -> None:
         self._hub.presence_changed(group_id, came, went)
 
-    def membership_changed(self, user_id: int, group_id: int) -> None:
-        self._hub.membership_changed(user_id, group_id)
+    def membership_changed(self, user: User, group_id: int, joined: bool) -> None:
+        self._hub.membership_changed(user, group_id, joined)
 
     def session_revoked(self, token_hash: str) -> None:
         self._sessions.forget(token_hash)

@@ -103,9 +103,9 @@ class RedisNotifier:
         self._hub.presence_changed(group_id, came, went)
         self._send("presence", {"group_id": group_id, "came": wire.users(came), "went": wire.users(went)})
 
-    def membership_changed(self, user_id: int, group_id: int) -> None:
-        self._hub.membership_changed(user_id, group_id)
-        self._send("membership", {"user_id": user_id, "group_id": group_id})
+    def membership_changed(self, user: User, group_id: int, joined: bool) -> None:
+        self._hub.membership_changed(user, group_id, joined)
+        self._send("membership", {"user": wire.user(user), "group_id": group_id, "joined": joined})
 
     def session_revoked(self, token_hash: str) -> None:
         self._sessions.forget(token_hash)
@@ -127,7 +127,7 @@ class RedisNotifier:
                 body["group_id"], [wire.user_from(u) for u in body["came"]], [wire.user_from(u) for u in body["went"]]
             )
         elif kind == "membership":
-            self._hub.membership_changed(body["user_id"], body["group_id"])
+            self._hub.membership_changed(wire.user_from(body["user"]), body["group_id"], body["joined"])
         elif kind == "session":
             self._sessions.forget(body["token_hash"])
 

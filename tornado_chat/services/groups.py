@@ -48,5 +48,5 @@ class Groups:
         return found[group_id]
 
     async def _membership_changed(self, user: User, group_id: int, joined: bool) -> None:
-        self._notifier.membership_changed(user.id, group_id)
+        self._notifier.membership_changed(user, group_id, joined)
         await self._presence.membership_changed(user, group_id, joined)
