@@ -33,7 +33,7 @@ export class Store {
   }
 
   // Change notices, each with the group state it concerns first:
-  // group-added, group-changed, group-removed, active (state, previous),
+  // group-added, group-changed, group-removed, member (state, event), active (state, previous),
   // message (state, message, {mine}), message-changed, history (state,
   // added, {older}), pending-added, pending-changed, pending-removed,
   // progress, unread, online, typing.
@@ -109,6 +109,7 @@ export class Store {
       else if (event.type === "message") this.addMessage(state, event.message, { live: true });
       else if (event.type === "presence") this.presence(state, event);
       else if (event.type === "typing") this.typing(state, event.user);
+      else if (event.type === "member") this.member(state, event);
     }
   }
 
@@ -124,6 +125,14 @@ export class Store {
     } else {
       this.removeGroup(event.group_id);
     }
+  }
+
+  // Someone else joined or left while the page was open: the member count follows,
+  // and the conversation may show a quiet line.
+  member(state, event) {
+    state.group = { ...state.group, members: Math.max(1, state.group.members + (event.joined ? 1 : -1)) };
+    this.emit("member", state, event);
+    this.emit("group-changed", state);
   }
 
   // Messages
