@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime
+import email.utils
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -156,6 +158,14 @@ async def test_sessions_past_the_idle_timeout_are_deleted(server: Server) -> Non
     rows = query(server.settings.database, "SELECT user_id FROM sessions WHERE user_id IN (%s, %s)",
                  (idle.id, active.id))
     assert rows == [(active.id,)]
+
+
+async def test_the_session_cookie_lives_as_long_as_an_unused_session(start_server: StartServer) -> None:
+    server = await start_server(session_idle_timeout=12 * 3600)
+    r = await server.client().request("POST", "/api/users", {"username": unique("ana"), "password": PASSWORD})
+    expires = email.utils.parsedate_to_datetime(set_cookies(r)["chat_session"]["expires"])
+    lifetime = (expires - datetime.datetime.now(datetime.UTC)).total_seconds()
+    assert 12 * 3600 - 120 < lifetime <= 12 * 3600 + 1
 
 
 @pytest.mark.parametrize(("scheme", "secure"), [("https", True), ("http", False)])
