@@ -44,6 +44,9 @@ CREATE TABLE IF NOT EXISTS chat_groups (
     created_by  BIGINT UNSIGNED NOT NULL,
     created_at  DATETIME(3) NOT NULL,
     last_seq    BIGINT UNSIGNED NOT NULL DEFAULT 0,
+    -- last_pos: the group's newest position in its log of persistent changes (a new
+    -- message or a change to one), taken under the same row lock as seq.
+    last_pos    BIGINT UNSIGNED NOT NULL DEFAULT 0,
     PRIMARY KEY (id),
     UNIQUE KEY chat_groups_name_key (name_key),
     CONSTRAINT chat_groups_creator_fk FOREIGN KEY (created_by) REFERENCES users (id)
@@ -58,6 +61,7 @@ CREATE TABLE IF NOT EXISTS memberships (
     user_id     BIGINT UNSIGNED NOT NULL,
     start_seq   BIGINT UNSIGNED NOT NULL,
     joined_at   DATETIME(3) NOT NULL,
+    start_pos   BIGINT UNSIGNED NOT NULL DEFAULT 0,  -- where in the group's log the view starts
     PRIMARY KEY (id),
     UNIQUE KEY memberships_group_user (group_id, user_id),
     KEY memberships_user (user_id),
@@ -76,9 +80,17 @@ CREATE TABLE IF NOT EXISTS messages (
     body        TEXT NULL,
     client_id   VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
     created_at  DATETIME(3) NOT NULL,
+    -- version counts the message's states (1 when stored, +1 at each edit, delete or
+    -- reaction); pos is where its creation stands in the group's log.
+    version      INT UNSIGNED NOT NULL DEFAULT 1,
+    pos          BIGINT UNSIGNED NOT NULL DEFAULT 0,
+    edited_at    DATETIME(3) NULL,
+    deleted_at   DATETIME(3) NULL,
+    reply_to_seq BIGINT UNSIGNED NULL,
     PRIMARY KEY (id),
     UNIQUE KEY messages_group_seq (group_id, seq),
     UNIQUE KEY messages_idempotency (group_id, user_id, client_id),
+    KEY messages_group_pos (group_id, pos),
     CONSTRAINT messages_group_fk FOREIGN KEY (group_id) REFERENCES chat_groups (id) ON DELETE CASCADE,
     CONSTRAINT messages_user_fk FOREIGN KEY (user_id) REFERENCES users (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
@@ -108,4 +120,43 @@ CREATE TABLE IF NOT EXISTS images (
     PRIMARY KEY (message_id),
     UNIQUE KEY images_key (image_key),
     CONSTRAINT images_message_fk FOREIGN KEY (message_id) REFERENCES messages (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- A reaction is a row of its own, unique per (message, user, emoji): two people
+-- reacting at once add two rows, never rewrite one shared value. id orders them.
+CREATE TABLE IF NOT EXISTS reactions (
+    id          BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+    message_id  BIGINT UNSIGNED NOT NULL,
+    user_id     BIGINT UNSIGNED NOT NULL,
+    emoji       VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    created_at  DATETIME(3) NOT NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY reactions_message_user_emoji (message_id, user_id, emoji),
+    KEY reactions_user (user_id),
+    CONSTRAINT reactions_message_fk FOREIGN KEY (message_id) REFERENCES messages (id) ON DELETE CASCADE,
+    CONSTRAINT reactions_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- Who a text message mentions (members of the group when it was written or last edited).
+CREATE TABLE IF NOT EXISTS mentions (
+    message_id  BIGINT UNSIGNED NOT NULL,
+    user_id     BIGINT UNSIGNED NOT NULL,
+    PRIMARY KEY (message_id, user_id),
+    KEY mentions_user (user_id),
+    CONSTRAINT mentions_message_fk FOREIGN KEY (message_id) REFERENCES messages (id) ON DELETE CASCADE,
+    CONSTRAINT mentions_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- The group log's entries as they were sent: each change to a message (its event JSON
+-- at that version), and a message's first version, written when it first changes. A
+-- message never changed has no row here: its creation entry is its row in messages
+-- (version 1, at its pos). So replaying a cursor gives every version exactly once.
+CREATE TABLE IF NOT EXISTS group_log (
+    group_id    BIGINT UNSIGNED NOT NULL,
+    pos         BIGINT UNSIGNED NOT NULL,
+    seq         BIGINT UNSIGNED NOT NULL,
+    event       MEDIUMTEXT NOT NULL,
+    created_at  DATETIME(3) NOT NULL,
+    PRIMARY KEY (group_id, pos),
+    CONSTRAINT group_log_group_fk FOREIGN KEY (group_id) REFERENCES chat_groups (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

@@ -35,7 +35,8 @@ SCHEMA = PROJECT_ROOT / "schema.sql"
 # them was made with, at each start.
 BEFORE_MIGRATIONS = Path(__file__).parent / "fixtures" / "schema_before_migrations.sql"
 INITIAL = MIGRATIONS_DIR / "0001_initial.sql"
-TABLES = ["chat_groups", "images", "memberships", "messages", "presence", "sessions", "users"]
+TABLES_BEFORE_MIGRATIONS = ["chat_groups", "images", "memberships", "messages", "presence", "sessions", "users"]
+TABLES = sorted([*TABLES_BEFORE_MIGRATIONS, "group_log", "mentions", "reactions"])
 AT = datetime.datetime(2024, 5, 6, 7, 8, 9, 123000)
 
 # The schema as information_schema describes it, one query per part; schema_migrations,
@@ -177,7 +178,7 @@ async def test_a_database_made_before_migrations_keeps_every_row_and_gets_the_sc
     create_with(url, BEFORE_MIGRATIONS)
     fill_every_table(url)
     before = snapshot(url)
-    assert sorted(before) == TABLES and all(rows for _, rows in before.values())
+    assert sorted(before) == TABLES_BEFORE_MIGRATIONS and all(rows for _, rows in before.values())
 
     applied = await migrate(url)
 
@@ -185,6 +186,19 @@ async def test_a_database_made_before_migrations_keeps_every_row_and_gets_the_sc
     assert recorded(url)[0] == (1, "0001_initial.sql")
     assert snapshot(url, {table: names for table, (names, _) in before.items()}) == before
     assert_schema_is_schema_sql(url, new_database)
+
+
+async def test_messages_stored_before_the_group_log_stand_at_their_seq_in_it(
+    new_database: Callable[[], DatabaseURL],
+) -> None:
+    """A cursor made before 0005 carries seqs: they must read as the same places in the log."""
+    url = new_database()
+    create_with(url, BEFORE_MIGRATIONS)
+    fill_every_table(url)
+    await migrate(url)
+    assert query(url, "SELECT seq, pos, version FROM messages ORDER BY seq") == [(1, 1, 1), (2, 2, 1)]
+    assert query(url, "SELECT last_seq, last_pos FROM chat_groups") == [(2, 2)]
+    assert query(url, "SELECT start_seq, start_pos FROM memberships ORDER BY id") == [(0, 0), (1, 1)]
 
 
 async def test_migrating_twice_applies_nothing_the_second_time(new_database: Callable[[], DatabaseURL]) -> None:
