@@ -23,7 +23,8 @@ from .support.servers import Server
 
 MIB = 1024 * 1024
 CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
-MESSAGE_KEYS = {"id", "group_id", "seq", "user", "kind", "text", "image", "created_at", "client_id"}
+MESSAGE_KEYS = {"id", "group_id", "seq", "user", "kind", "text", "image", "created_at", "client_id",
+                "version", "edited_at", "deleted", "reply_to", "reactions", "mentions"}
 SECRET = "s3cr3t-Mallory-1234"
 RED, GREEN, BLUE, YELLOW = (255, 0, 0), (0, 160, 0), (0, 0, 255), (255, 255, 0)
 

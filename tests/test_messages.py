@@ -15,7 +15,8 @@ from .support.http import Account, Client
 from .support.servers import Server, StartServer
 
 ISO_UTC_MS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\Z")
-MESSAGE_KEYS = {"id", "group_id", "seq", "user", "kind", "text", "image", "created_at", "client_id"}
+MESSAGE_KEYS = {"id", "group_id", "seq", "user", "kind", "text", "image", "created_at", "client_id",
+                "version", "edited_at", "deleted", "reply_to", "reactions", "mentions"}
 MISSING = object()  # a request body without the field at all
 
 
@@ -62,7 +63,8 @@ async def test_send_returns_201_with_the_message_object(client: Client, server: 
     assert isinstance(message["id"], int)
     assert {k: v for k, v in message.items() if k not in ("id", "created_at")} == {
         "group_id": group["id"], "seq": 1, "user": ana.user, "kind": "text", "text": "hello", "image": None,
-        "client_id": None,
+        "client_id": None, "version": 1, "edited_at": None, "deleted": False, "reply_to": None, "reactions": [],
+        "mentions": [],
     }
     assert ISO_UTC_MS.match(message["created_at"]), message["created_at"]
     created = datetime.datetime.fromisoformat(message["created_at"].replace("Z", "+00:00"))

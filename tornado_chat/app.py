@@ -33,6 +33,7 @@ from .realtime.redis_notifier import connect as connect_redis
 from .realtime.stream import EventStream
 from .services import Services
 from .services.accounts import Accounts
+from .services.changes import Changes
 from .services.groups import Groups
 from .services.messages import Messages
 from .services.presence import Presence
@@ -161,6 +162,7 @@ async def _services(
         accounts=Accounts(settings, store.accounts, notifier, sessions, hasher, throttles, limits),
         groups=Groups(store.groups, store.presence, notifier, presence),
         messages=Messages(store.messages, store.groups, notifier, limits, metrics.messages.inc),
+        changes=Changes(store.changes, notifier),
         events=EventStream(hub, feed, metrics.delivered),
         presence=presence,
         metrics=metrics,

@@ -10,7 +10,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from .realtime.channel import StoredMessage
+from .models import LogEntry
 from .store.database import PoolUse
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -57,12 +57,12 @@ class Metrics:
     def watch_pool(self, pool_use: Callable[[], PoolUse]) -> None:
         self.registry.register(PoolCollector(pool_use))
 
-    def delivered(self, messages: list[StoredMessage]) -> None:
-        if not messages:
+    def delivered(self, entries: list[LogEntry]) -> None:
+        if not entries:
             return
         now = time.time()
-        for stored in messages:
-            self.delivery_latency.observe(max(0.0, now - stored.created))
+        for entry in entries:
+            self.delivery_latency.observe(max(0.0, now - entry.created))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

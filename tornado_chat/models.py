@@ -20,6 +20,11 @@ def as_utc(timestamp: float) -> datetime.datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
+def timestamp(moment: datetime.datetime) -> float:
+    """A naive UTC datetime as a time.time() value."""
+    return moment.replace(tzinfo=UTC).timestamp()
+
+
 def online_since(timeout: float) -> datetime.datetime:
     """The oldest last-seen time that still counts as online."""
     return utcnow() - datetime.timedelta(seconds=timeout)
@@ -50,6 +55,7 @@ class Membership:
     id: int
     group_id: int
     start_seq: int
+    start_pos: int = 0  # where in the group's log the view starts (the log position at the join)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +68,30 @@ class ImageRef:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplyRef:
+    """The message a reply answers, as it is now: an excerpt of its text (None for an image
+    or a deleted message)."""
+
+    seq: int
+    user: User
+    kind: str
+    text: str | None
+    deleted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    """One emoji on a message and who reacted with it, in the order they did."""
+
+    emoji: str
+    users: tuple[User, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
+    """A message as it is at ``version``; ``pos`` is where its creation stands in the group's log.
+    A deleted message is a tombstone: no text, image, reply, reactions or mentions."""
+
     id: int
     group_id: int
     seq: int
@@ -72,3 +101,23 @@ class Message:
     created_at: datetime.datetime
     client_id: str | None
     image: ImageRef | None = None
+    version: int = 1
+    pos: int = 0
+    edited_at: datetime.datetime | None = None
+    deleted: bool = False
+    reply_to: ReplyRef | None = None
+    reactions: tuple[Reaction, ...] = ()
+    mentions: tuple[User, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One persistent change in a group's log (a new message, a change to one): its position,
+    the seq of the message it concerns (who may see it follows from that), its event JSON as
+    every member who may see it receives it, and when it happened (a time.time() value)."""
+
+    group_id: int
+    pos: int
+    seq: int
+    event: str
+    created: float

@@ -117,3 +117,29 @@ def timeout_argument(value: str | None, default: float, high: float) -> float:
     if not 0 <= seconds <= high:
         raise Invalid("invalid_timeout", f"timeout must be a number of seconds from 0 to {high:g}")
     return seconds
+
+
+def reply_to(value: Any) -> int | None:
+    """The seq a message answers: an integer (JSON ``true`` is not one). One that names no
+    message the sender may see is the store's ``message_not_found``, not a broken rule."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid("invalid_reply_to", "reply_to must be the seq (an integer) of a message")
+    return value if 0 < value <= MAX_ID else 0
+
+
+def reply_to_field(value: bytes | None) -> int | None:
+    """``reply_to`` as a multipart form field: a decimal integer in ASCII."""
+    if value is None:
+        return None
+    if not re.fullmatch(rb"-?[0-9]{1,400}", value):
+        raise Invalid("invalid_reply_to", "reply_to must be the seq (an integer) of a message")
+    return reply_to(int(value))
+
+
+def emoji(value: str) -> str:
+    """PLACEHOLDER until i13-text lands: a short string with no letters, digits or spaces."""
+    if not 1 <= len(value) <= 16 or not _encodable(value) or any(ch.isalnum() or ch.isspace() for ch in value):
+        raise Invalid("invalid_emoji", "send one emoji")
+    return value

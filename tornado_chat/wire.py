@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from .models import Group, ImageRef, Message, User
+from .models import Group, ImageRef, Message, ReplyRef, User
 
 
 def dumps(payload: Any) -> str:
@@ -60,6 +60,10 @@ def image(ref: ImageRef) -> dict[str, Any]:
     }
 
 
+def reply(ref: ReplyRef) -> dict[str, Any]:
+    return {"seq": ref.seq, "user": user(ref.user), "kind": ref.kind, "text": ref.text, "deleted": ref.deleted}
+
+
 def message(m: Message) -> dict[str, Any]:
     return {
         "id": m.id,
@@ -71,6 +75,12 @@ def message(m: Message) -> dict[str, Any]:
         "image": image(m.image) if m.image else None,
         "created_at": iso(m.created_at),
         "client_id": m.client_id,
+        "version": m.version,
+        "edited_at": iso(m.edited_at) if m.edited_at else None,
+        "deleted": m.deleted,
+        "reply_to": reply(m.reply_to) if m.reply_to else None,
+        "reactions": [{"emoji": r.emoji, "users": users(r.users)} for r in m.reactions],
+        "mentions": users(m.mentions),
     }
 
 
@@ -78,6 +88,10 @@ def message(m: Message) -> dict[str, Any]:
 
 def message_event(m: Message) -> str:
     return dumps({"type": "message", "message": message(m)})
+
+
+def message_changed_event(m: Message) -> str:
+    return dumps({"type": "message_changed", "message": message(m)})
 
 
 def typing_event(group_id: int, u: User) -> str:
@@ -110,7 +124,8 @@ def error(code: str, text: str) -> str:
     return dumps({"error": {"code": code, "message": text}})
 
 
-# Between processes (Redis): a change is {"origin", "kind", "body"}
+# Between processes (Redis): a change is {"origin", "kind", "body"}; a log entry travels as
+# its event JSON (see realtime.channel.LogEntry), made once by the process that committed it.
 
 def change(origin: str, kind: str, body: dict[str, Any]) -> str:
     return dumps({"origin": origin, "kind": kind, "body": body})
@@ -118,23 +133,3 @@ def change(origin: str, kind: str, body: dict[str, Any]) -> str:
 
 def user_from(data: dict[str, Any]) -> User:
     return User(data["id"], data["username"])
-
-
-def message_between_processes(m: Message) -> dict[str, Any]:
-    """A message with what a client never sees: the image's key and a full-precision time."""
-    ref = m.image
-    return {
-        "id": m.id, "group_id": m.group_id, "seq": m.seq, "user": user(m.user),
-        "kind": m.kind, "text": m.text, "created_at": m.created_at.isoformat(),
-        "client_id": m.client_id,
-        "image": None if ref is None else {"key": ref.key, "width": ref.width, "height": ref.height},
-    }
-
-
-def message_from(data: dict[str, Any]) -> Message:
-    ref = data["image"]
-    return Message(
-        id=data["id"], group_id=data["group_id"], seq=data["seq"], user=user_from(data["user"]), kind=data["kind"],
-        text=data["text"], created_at=datetime.datetime.fromisoformat(data["created_at"]),
-        client_id=data["client_id"], image=None if ref is None else ImageRef(**ref),
-    )

@@ -1,14 +1,15 @@
-"""A group's live state in one process: its recent messages, its ephemeral log, its
-online list, and the questions the event stream asks of them.
+"""A group's live state in one process: the newest entries of its log, its ephemeral
+log, its online list, and the questions the event stream asks of them.
 
-Messages are persistent and addressed by their per-group ``seq``. Typing and
-presence changes are ephemeral: each channel keeps a short log of them under the
-hub's process-wide ``position``; a cursor older than the log gets a snapshot instead.
+Persistent changes (a new message, a change to one) are entries of the group's log,
+addressed by their per-group ``pos`` (``models.LogEntry``, each with its event JSON
+encoded once). Typing, joins and leaves, and presence changes are ephemeral: each
+channel keeps a short log of them under the hub's process-wide ``position``; a cursor
+older than that log gets a snapshot instead.
 """
 
 from __future__ import annotations
 
-import datetime
 import time
 import zlib
 from collections import deque
@@ -16,30 +17,12 @@ from dataclasses import dataclass
 from itertools import islice
 
 from .. import wire
-from ..models import Message, User
+from ..models import LogEntry, User
 from .waiter import Waiter
 
-RECENT_MESSAGES = 256  # per group: enough for any client a few minutes behind; the soak levels off here
+RECENT_ENTRIES = 256  # per group: enough for any client a few minutes behind; the soak levels off here
 EPHEMERAL_ENTRIES = 512
 EPHEMERAL_SECONDS = 120.0  # a poll comes back within its timeout (at most 60 s); twice that covers a retry
-
-
-@dataclass(frozen=True, slots=True)
-class StoredMessage:
-    """A committed message and its ``message`` event, encoded once."""
-
-    message: Message
-    event_json: str
-    created: float  # message.created_at as a time.time() value, for the delivery-latency histogram
-
-    @classmethod
-    def of(cls, message: Message) -> StoredMessage:
-        created = message.created_at.replace(tzinfo=datetime.UTC).timestamp()
-        return cls(message, wire.message_event(message), created)
-
-    @property
-    def seq(self) -> int:
-        return self.message.seq
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +73,14 @@ def merged_presence(changes: list[PresenceChange]) -> tuple[list[User], list[Use
 
 
 class Channel:
-    """``recent`` holds consecutive seqs ending at ``last_seq`` (None: not loaded yet).
-    Messages that arrive ahead of a gap, or while the channel loads, wait in ``pending``."""
+    """``recent`` holds consecutive log entries ending at ``last_pos`` (None: not loaded yet).
+    Entries that arrive ahead of a gap, or while the channel loads, wait in ``pending``."""
 
     def __init__(self, group_id: int, position: int) -> None:
         self.group_id = group_id
-        self.last_seq: int | None = None
-        self.recent: deque[StoredMessage] = deque(maxlen=RECENT_MESSAGES)
-        self.pending: dict[int, StoredMessage] = {}
+        self.last_pos: int | None = None
+        self.recent: deque[LogEntry] = deque(maxlen=RECENT_ENTRIES)
+        self.pending: dict[int, LogEntry] = {}
         self.loading = False
         self.waiters: set[Waiter] = set()
         self.last_used = time.monotonic()
@@ -107,44 +90,44 @@ class Channel:
         self._view: PresenceView | None = None
         self._merged: dict[tuple[int, int], str | None] = {}  # (after, upto) -> merged change, encoded
 
-    # Messages
+    # The log's entries
 
-    def add(self, stored: StoredMessage) -> bool:
-        """Take a committed message; True when it extended the consecutive run."""
-        if self.last_seq is None or stored.seq <= self.last_seq:
+    def add(self, entry: LogEntry) -> bool:
+        """Take a committed entry; True when it extended the consecutive run."""
+        if self.last_pos is None or entry.pos <= self.last_pos:
             return False
-        self.pending[stored.seq] = stored
+        self.pending[entry.pos] = entry
         advanced = False
-        while (following := self.pending.pop(self.last_seq + 1, None)) is not None:
+        while (following := self.pending.pop(self.last_pos + 1, None)) is not None:
             self.recent.append(following)
-            self.last_seq = following.seq
+            self.last_pos = following.pos
             advanced = True
         return advanced
 
-    def loaded(self, newest: list[StoredMessage], last_seq: int) -> None:
-        """The group's newest messages read from the database; what arrived meanwhile follows them."""
+    def loaded(self, newest: list[LogEntry], last_pos: int) -> None:
+        """The group's newest entries read from the database; what arrived meanwhile follows them."""
         self.recent.extend(newest)
-        self.last_seq = last_seq
+        self.last_pos = last_pos
         held, self.pending = self.pending, {}
-        for stored in sorted(held.values(), key=lambda s: s.seq):
-            self.add(stored)
+        for entry in sorted(held.values(), key=lambda e: e.pos):
+            self.add(entry)
 
-    def skip_to(self, seq: int) -> None:
+    def skip_to(self, pos: int) -> None:
         """Too far behind to stay consecutive: forget memory, pollers read the database."""
         self.recent.clear()
         self.pending.clear()
-        self.last_seq = seq
+        self.last_pos = pos
 
-    def recent_after(self, seq: int) -> list[StoredMessage] | None:
-        """Messages with a greater seq from memory; None when memory no longer reaches back."""
-        if self.last_seq is None:
+    def recent_after(self, pos: int) -> list[LogEntry] | None:
+        """Entries with a greater pos from memory; None when memory no longer reaches back."""
+        if self.last_pos is None:
             return None
-        if seq >= self.last_seq:
+        if pos >= self.last_pos:
             return []
-        first = self.recent[0].seq if self.recent else self.last_seq + 1
-        if seq + 1 < first:
+        first = self.recent[0].pos if self.recent else self.last_pos + 1
+        if pos + 1 < first:
             return None
-        return list(islice(self.recent, seq + 1 - first, None))
+        return list(islice(self.recent, pos + 1 - first, None))
 
     # Who is online
 
@@ -225,13 +208,13 @@ class Channel:
 
     # What a re-poll asks first
 
-    def quiet_since(self, seq: int, position: int) -> bool:
-        """True only when memory shows for certain that nothing came after ``seq`` and
-        ``position``; anything unsure (not loaded, log trimmed) says False."""
+    def quiet_since(self, pos: int, position: int) -> bool:
+        """True only when memory shows for certain that nothing came after log position
+        ``pos`` and ephemeral ``position``; anything unsure (not loaded, log trimmed) says False."""
         return (
-            self.last_seq is not None
+            self.last_pos is not None
             and self._online is not None
-            and self.last_seq <= seq
+            and self.last_pos <= pos
             and self._trimmed_position <= position
             and not (self._ephemeral and self._ephemeral[-1][0] > position)
         )

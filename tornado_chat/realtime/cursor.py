@@ -1,8 +1,8 @@
 """The events cursor: what a client has seen, in a form any process can read.
 
 A cursor records, for each group the client knows it is in, the membership it knew
-(``membership id``), the last ``seq`` it received and a digest of the online list it
-holds, plus where it stood in a process's ephemeral log (``epoch``, ``position``).
+(``membership id``), the position in the group's log it has read up to and a digest of
+the online list it holds, plus where it stood in a process's ephemeral log (``epoch``, ``position``).
 It is opaque to clients.
 """
 
@@ -15,7 +15,7 @@ from ..validation import MAX_ID
 
 MAX_CURSOR_CHARS = 32_000  # about 800 groups; bounds the work a hostile cursor can cause
 MAX_DIGEST = 2**32  # a CRC-32 of the online list
-# "c1.<epoch>.<position>.<group>-<membership>-<seq>-<digest>_...": URL-safe as it stands, and
+# "c1.<epoch>.<position>.<group>-<membership>-<pos>-<digest>_...": URL-safe as it stands, and
 # read with split() and int(), which costs a poll far less than JSON in base64.
 _ENTRY = r"[0-9]{1,19}-[0-9]{1,19}-[0-9]{1,19}-[0-9]{1,10}"
 CURSOR_RE = re.compile(rf"c1\.[0-9a-f]{{1,32}}\.[0-9]{{1,19}}\.(?:{_ENTRY}(?:_{_ENTRY})*)?")
@@ -29,7 +29,7 @@ class InvalidCursor(ValueError):
 class Cursor:
     epoch: str
     position: int
-    groups: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # group -> (membership id, seq, digest)
+    groups: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # group -> (membership id, pos, digest)
 
     def encode(self) -> str:
         entries = "_".join(f"{g}-{m}-{s}-{d}" for g, (m, s, d) in sorted(self.groups.items()))
@@ -42,10 +42,10 @@ class Cursor:
         _, epoch, position, packed = text.split(".")
         entries: dict[int, tuple[int, int, int]] = {}
         for entry in packed.split("_") if packed else ():
-            group_id, membership_id, seq, digest = map(int, entry.split("-"))
-            if not (group_id and membership_id and max(group_id, membership_id, seq) <= MAX_ID and digest < MAX_DIGEST):
+            group_id, membership_id, pos, digest = map(int, entry.split("-"))
+            if not (group_id and membership_id and max(group_id, membership_id, pos) <= MAX_ID and digest < MAX_DIGEST):
                 raise InvalidCursor("malformed cursor")
-            entries[group_id] = (membership_id, seq, digest)
+            entries[group_id] = (membership_id, pos, digest)
         if int(position) > MAX_ID:
             raise InvalidCursor("malformed cursor")
         return cls(epoch, int(position), entries)

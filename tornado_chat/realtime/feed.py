@@ -1,8 +1,8 @@
 """What the hub's memory lacks, read from the database: the one place where the
 real-time side reads storage.
 
-It loads a channel's newest messages once (concurrent pollers share the read),
-reads past memory for a client far behind, fills a seq gap left by a lost or late
+It loads a channel's newest log entries once (concurrent pollers share the read),
+reads past memory for a client far behind, fills a gap left by a lost or late
 publication, catches every loaded channel up from MySQL (``resync``), loads online
 lists, and keeps each polling user's memberships so that a re-poll costs no query
 (dropped by any change of them, which reaches every process through the notifier).
@@ -15,16 +15,15 @@ import logging
 import time
 from collections.abc import Iterable
 
-from ..models import Group, Membership, online_since
+from ..models import Group, LogEntry, Membership, online_since
 from ..store import Store
 from ..store.database import DatabaseUnavailable
-from ..validation import MAX_ID
-from .channel import RECENT_MESSAGES, Channel, StoredMessage
+from .channel import RECENT_ENTRIES, Channel
 from .hub import Hub
 
 log = logging.getLogger(__name__)
 
-GAP_FILL_DELAY = 0.25  # a later seq came first: the missing one is usually a publication still on its way
+GAP_FILL_DELAY = 0.25  # a later log position came first: the missing one is usually a publication still on its way
 MEMBERSHIP_TTL = 30.0  # a bound on a cached membership's staleness while Redis (and its invalidations) is away
 
 
@@ -49,7 +48,7 @@ class Feed:
         self._memberships[user_id] = (found, time.monotonic() + MEMBERSHIP_TTL)
         return found
 
-    async def memberships_and_last_seqs(self, user_id: int) -> tuple[dict[int, Membership], dict[int, int]]:
+    async def memberships_and_last_positions(self, user_id: int) -> tuple[dict[int, Membership], dict[int, int]]:
         """Uncached, for a cursorless start: where each group stands now."""
         return await self._store.groups.memberships(user_id)
 
@@ -63,21 +62,33 @@ class Feed:
         else:
             self._memberships.pop(user_id, None)
 
-    # Messages
+    # The log
 
-    async def messages_after(self, group_id: int, seq: int, limit: int) -> list[StoredMessage]:
-        """Up to ``limit`` committed messages of a group after ``seq``, from memory when it reaches."""
+    async def entries_after(
+        self, group_id: int, pos: int, membership: Membership, limit: int
+    ) -> tuple[list[LogEntry], int]:
+        """Up to ``limit`` entries after ``pos`` that the member may see (about messages after
+        their join), from memory when it reaches; and the position read up to, which moves
+        past entries the member may not see, so that a cursor moves on over them."""
         channel = self._hub.channel(group_id)
         await self._ensure_loaded(channel)
-        found = channel.recent_after(seq)
-        if found is None:
-            return [StoredMessage.of(m) for m in await self._store.messages.after(group_id, seq, limit)]
-        return found[:limit]
+        found = channel.recent_after(pos)
+        if found is None or channel.last_pos is None:
+            # Read the group's position first: an entry committed after it may be read too,
+            # but none before it can be missed (positions are taken and committed in order).
+            last = await self._store.groups.last_pos(group_id)
+            read = await self._store.log.after(group_id, pos, membership.start_seq, limit)
+            upto = read[-1].pos if len(read) == limit else max([last, *(e.pos for e in read)])
+            return read, max(pos, upto)
+        visible = [e for e in found if e.seq > membership.start_seq]
+        if len(visible) > limit:
+            return visible[:limit], visible[limit - 1].pos
+        return visible, max(pos, channel.last_pos)
 
     async def _ensure_loaded(self, channel: Channel) -> None:
         """Read the group's newest messages once; concurrent callers share the read.
         A failed read leaves the channel unloaded, and callers fall back to the database."""
-        if channel.last_seq is not None:
+        if channel.last_pos is not None:
             return
         if (loading := self._loads.get(channel.group_id)) is not None:
             await asyncio.shield(loading)
@@ -85,10 +96,9 @@ class Feed:
         self._loads[channel.group_id] = asyncio.get_running_loop().create_future()
         channel.loading = True
         try:
-            messages = self._store.messages
-            newest = await messages.before(channel.group_id, MAX_ID, 0, RECENT_MESSAGES)
-            last_seq = newest[-1].seq if newest else await self._store.groups.last_seq(channel.group_id)
-            channel.loaded([StoredMessage.of(m) for m in newest], last_seq)
+            newest = await self._store.log.newest(channel.group_id, RECENT_ENTRIES)
+            last_pos = newest[-1].pos if newest else await self._store.groups.last_pos(channel.group_id)
+            channel.loaded(newest, last_pos)
         finally:
             channel.loading = False
             self._loads.pop(channel.group_id).set_result(None)
@@ -96,7 +106,7 @@ class Feed:
             self.gap_found(channel)
 
     def gap_found(self, channel: Channel) -> None:
-        """A later seq arrived first: give the missing one a moment, then read it."""
+        """A later entry arrived first: give the missing one a moment, then read it."""
         if channel.group_id not in self._gap_fills:
             loop = asyncio.get_running_loop()
             self._gap_fills[channel.group_id] = loop.call_later(
@@ -105,19 +115,19 @@ class Feed:
 
     async def _fill_gap(self, channel: Channel) -> None:
         self._gap_fills.pop(channel.group_id, None)
-        if not channel.pending or channel.last_seq is None:
+        if not channel.pending or channel.last_pos is None:
             return
-        missing = min(channel.pending) - channel.last_seq - 1
+        missing = min(channel.pending) - channel.last_pos - 1
         try:
-            found = await self._store.messages.after(channel.group_id, channel.last_seq, missing)
+            found = await self._store.log.after(channel.group_id, channel.last_pos, 0, missing)
         except Exception as exc:
             if not isinstance(exc, DatabaseUnavailable):  # an outage is logged once, by storage
                 log.exception("filling a seq gap of group %s", channel.group_id)
             self.gap_found(channel)
             return
         advanced = False
-        for message in found:
-            advanced = channel.add(StoredMessage.of(message)) or advanced
+        for entry in found:
+            advanced = channel.add(entry) or advanced
         if advanced:
             self._hub.wake(channel)
         if channel.pending:
@@ -129,16 +139,16 @@ class Feed:
         loaded = self._hub.loaded_channels()
         if not loaded:
             return
-        for group_id, seq in (await self._store.groups.last_seqs(loaded)).items():
+        for group_id, pos in (await self._store.groups.last_positions(loaded)).items():
             channel = loaded[group_id]
-            behind = seq - (channel.last_seq or 0)
-            if channel.last_seq is None or behind <= 0:
+            behind = pos - (channel.last_pos or 0)
+            if channel.last_pos is None or behind <= 0:
                 continue
-            if behind > RECENT_MESSAGES:  # too far behind to keep consecutive: pollers read MySQL
-                channel.skip_to(seq)
+            if behind > RECENT_ENTRIES:  # too far behind to keep consecutive: pollers read MySQL
+                channel.skip_to(pos)
             else:
-                for message in await self._store.messages.after(group_id, channel.last_seq, behind):
-                    channel.add(StoredMessage.of(message))
+                for entry in await self._store.log.after(group_id, channel.last_pos, 0, behind):
+                    channel.add(entry)
             self._hub.wake(channel)
 
     # Who is online

@@ -17,8 +17,8 @@ import time
 from collections.abc import Iterable
 from typing import Protocol
 
-from ..models import Message, User
-from .channel import Channel, Ephemeral, MemberChange, PresenceChange, StoredMessage, Typing
+from ..models import LogEntry, User
+from .channel import Channel, Ephemeral, MemberChange, PresenceChange, Typing
 from .waiter import Waiter
 
 IDLE_CHANNEL_SECONDS = 300.0  # a channel nobody polled for this long is dropped, and read again when needed
@@ -35,7 +35,7 @@ class HubListener(Protocol):
     """Who fills in what the hub's memory lacks (``feed.Feed``)."""
 
     def gap_found(self, channel: Channel) -> None:
-        """A later seq arrived before an earlier one."""
+        """A later log position arrived before an earlier one."""
 
     def memberships_changed(self, user_id: int | None) -> None:
         """A user's memberships changed (None: anyone's may have)."""
@@ -62,14 +62,14 @@ class Hub:
 
     # What the notifier delivers
 
-    def message_stored(self, message: Message) -> None:
-        channel = self._channels.get(message.group_id)
+    def logged(self, entry: LogEntry) -> None:
+        """A committed entry of a group's log: a new message, or a change to one."""
+        channel = self._channels.get(entry.group_id)
         if channel is None:
             return
-        stored = StoredMessage.of(message)
         if channel.loading:
-            channel.pending[stored.seq] = stored
-        elif not channel.add(stored):
+            channel.pending[entry.pos] = entry
+        elif not channel.add(entry):
             if channel.pending and self._listener is not None:
                 self._listener.gap_found(channel)
             return
@@ -139,7 +139,7 @@ class Hub:
         return self._channels.get(group_id)
 
     def loaded_channels(self) -> dict[int, Channel]:
-        return {gid: ch for gid, ch in self._channels.items() if ch.last_seq is not None}
+        return {gid: ch for gid, ch in self._channels.items() if ch.last_pos is not None}
 
     def park(self, user_id: int, group_ids: Iterable[int]) -> Waiter:
         """Register a waiter *before* reading, so that no wake-up can fall in between."""

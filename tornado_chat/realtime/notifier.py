@@ -11,12 +11,12 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from ..auth import SessionCache
-from ..models import Message, User
+from ..models import LogEntry, User
 from .hub import Hub
 
 
 class Notifier(Protocol):
-    def message_stored(self, message: Message) -> None: ...
+    def logged(self, entry: LogEntry) -> None: ...
 
     def typing(self, group_id: int, user: User) -> None: ...
 
@@ -34,8 +34,8 @@ class LocalNotifier:
         self._hub = hub
         self._sessions = sessions
 
-    def message_stored(self, message: Message) -> None:
-        self._hub.message_stored(message)
+    def logged(self, entry: LogEntry) -> None:
+        self._hub.logged(entry)
 
     def typing(self, group_id: int, user: User) -> None:
         self._hub.typing(group_id, user)

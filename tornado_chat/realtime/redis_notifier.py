@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 
 from .. import wire
 from ..auth import SessionCache
-from ..models import Message, User
+from ..models import LogEntry, User
 from ..store.database import DatabaseUnavailable
 from .feed import Feed
 from .hub import Hub
@@ -90,9 +90,10 @@ class RedisNotifier:
 
     # The seam
 
-    def message_stored(self, message: Message) -> None:
-        self._hub.message_stored(message)
-        self._send("message", wire.message_between_processes(message))
+    def logged(self, entry: LogEntry) -> None:
+        self._hub.logged(entry)
+        self._send("entry", {"group_id": entry.group_id, "pos": entry.pos, "seq": entry.seq,
+                             "event": entry.event, "created": entry.created})
 
     def typing(self, group_id: int, user: User) -> None:
         self._hub.typing(group_id, user)
@@ -118,8 +119,8 @@ class RedisNotifier:
             self._queue.put_nowait(wire.change(self._origin, kind, body))
 
     def _apply(self, kind: str, body: dict[str, Any]) -> None:
-        if kind == "message":
-            self._hub.message_stored(wire.message_from(body))
+        if kind == "entry":
+            self._hub.logged(LogEntry(**body))
         elif kind == "typing":
             self._hub.typing(body["group_id"], wire.user_from(body["user"]))
         elif kind == "presence":

@@ -13,20 +13,20 @@ import asyncio
 from collections.abc import Callable, Iterable
 
 from .. import wire
-from ..models import Membership, User
-from .channel import PresenceView, StoredMessage
+from ..models import LogEntry, Membership, User
+from .channel import PresenceView
 from .cursor import Cursor
 from .feed import Feed
 from .hub import Hub
 from .waiter import Waiter
 
-MESSAGES_PER_GROUP = 100  # per answer: a client far behind catches up over a few quick polls
+ENTRIES_PER_GROUP = 100  # per answer: a client far behind catches up over a few quick polls
 
 
 class EventStream:
     """Computes a user's events since a cursor, from the hub's memory where it can."""
 
-    def __init__(self, hub: Hub, feed: Feed, delivered: Callable[[list[StoredMessage]], None]) -> None:
+    def __init__(self, hub: Hub, feed: Feed, delivered: Callable[[list[LogEntry]], None]) -> None:
         self._hub = hub
         self._feed = feed
         self._delivered = delivered  # the delivery-latency histogram
@@ -39,13 +39,13 @@ class EventStream:
 
     async def start(self, user: User) -> tuple[str, list[str]]:
         """The cursorless answer: a cursor for "now" and a presence snapshot per group."""
-        memberships, last_seqs = await self._feed.memberships_and_last_seqs(user.id)
+        memberships, last_positions = await self._feed.memberships_and_last_positions(user.id)
         await self._feed.ensure_presence(memberships)
         position, views = self._hub.position, self._views(memberships)  # together: no await between
         cursor = Cursor(
             self._hub.epoch,
             position,
-            {gid: (m.id, max(last_seqs[gid], m.start_seq), views[gid].digest) for gid, m in memberships.items()},
+            {gid: (m.id, max(last_positions[gid], m.start_pos), views[gid].digest) for gid, m in memberships.items()},
         )
         return cursor.encode(), [wire.presence_snapshot(gid, views[gid].users) for gid in sorted(memberships)]
 
@@ -59,11 +59,11 @@ class EventStream:
             return False
         for group_id, membership in memberships.items():
             channel = self._hub.known_channel(group_id)
-            membership_id, seq, _ = cursor.groups[group_id]
+            membership_id, pos, _ = cursor.groups[group_id]
             if (
                 channel is None
                 or membership_id != membership.id
-                or not channel.quiet_since(max(seq, membership.start_seq), cursor.position)
+                or not channel.quiet_since(max(pos, membership.start_pos), cursor.position)
             ):
                 return False
         return True
@@ -79,11 +79,11 @@ class EventStream:
         for group_id in sorted(memberships):
             membership, view = memberships[group_id], views[group_id]
             known = None if group_id in joined else cursor.groups[group_id]
-            after = membership.start_seq if known is None else max(membership.start_seq, known[1])
-            messages = await self._feed.messages_after(group_id, after, MESSAGES_PER_GROUP)
-            events += [m.event_json for m in messages]
-            self._delivered(messages)
-            next_groups[group_id] = (membership.id, messages[-1].seq if messages else after, view.digest)
+            after = membership.start_pos if known is None else max(membership.start_pos, known[1])
+            entries, upto = await self._feed.entries_after(group_id, after, membership, ENTRIES_PER_GROUP)
+            events += [e.event for e in entries]
+            self._delivered(entries)
+            next_groups[group_id] = (membership.id, upto, view.digest)
             logged = None
             if known is not None and same_epoch:
                 logged = self._hub.channel(group_id).ephemeral_events(user.id, cursor.position, position)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ..metrics import Metrics
 from ..realtime.stream import EventStream
 from .accounts import Accounts
+from .changes import Changes
 from .groups import Groups
 from .messages import Messages
 from .presence import Presence
@@ -24,6 +25,7 @@ class Services:
     accounts: Accounts
     groups: Groups
     messages: Messages
+    changes: Changes
     events: EventStream
     presence: Presence
     metrics: Metrics

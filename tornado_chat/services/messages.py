@@ -1,5 +1,6 @@
-"""Messages: send text or an image (each send idempotent by ``client_id``), read history,
-serve an image to those who may see it, and say someone is typing."""
+"""Messages: send text or an image (each send idempotent by ``client_id``, maybe a reply,
+maybe mentioning members), read history, serve an image to those who may see it, and say
+someone is typing."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from .. import images
-from ..models import Message, User
+from .. import images, wire
+from ..mentions import mentioned_names
+from ..models import LogEntry, Message, User, timestamp
 from ..ratelimit import RateLimits
 from ..realtime.notifier import Notifier
 from ..store.groups import GroupStore
-from ..store.messages import MessageStore
+from ..store.messages import Draft, MessageStore
 
 IMAGE_WORKERS = 2  # decoding is CPU- and memory-hungry: a few at a time, off the event loop
 
@@ -38,15 +40,20 @@ class Messages:
         membership = await self._groups.membership(group_id, user.id)
         return await self._store.before(group_id, before, membership.start_seq, limit)
 
-    async def send_text(self, user: User, group_id: int, text: str, client_id: str | None) -> tuple[Message, bool]:
+    async def send_text(
+        self, user: User, group_id: int, text: str, client_id: str | None, reply_to: int | None = None
+    ) -> tuple[Message, bool]:
         self._limits.charge("send", user.id)
-        return self._stored(*await self._store.insert(group_id, user, client_id, text=text))
+        draft = Draft(text=text, reply_to=reply_to, mentioned=tuple(mentioned_names(text)))
+        return self._stored(*await self._store.insert(group_id, user, client_id, draft))
 
     def charge_upload(self, user: User) -> None:
         """Count an upload against its limit before its body (up to 10 MiB) is read."""
         self._limits.charge("upload", user.id)
 
-    async def send_image(self, user: User, group_id: int, data: bytes, client_id: str | None) -> tuple[Message, bool]:
+    async def send_image(
+        self, user: User, group_id: int, data: bytes, client_id: str | None, reply_to: int | None = None
+    ) -> tuple[Message, bool]:
         """Check membership and retries first (cheap), then decode and re-encode in the
         image executor (ImageRejected when it cannot be stored), then store."""
         await self._groups.membership(group_id, user.id)
@@ -56,7 +63,8 @@ class Messages:
                 return existing, False
         loop = asyncio.get_running_loop()
         processed = await loop.run_in_executor(self._image_executor, images.process, data)
-        return self._stored(*await self._store.insert(group_id, user, client_id, image=processed))
+        draft = Draft(image=processed, reply_to=reply_to)
+        return self._stored(*await self._store.insert(group_id, user, client_id, draft))
 
     async def image(self, key: str, viewer: User | None, thumb: bool) -> tuple[str, bytes] | None:
         """An image's content type and bytes; None for anyone who may not see its message."""
@@ -73,5 +81,6 @@ class Messages:
     def _stored(self, message: Message, created: bool) -> tuple[Message, bool]:
         if created:
             self._on_stored()
-            self._notifier.message_stored(message)
+            event, created = wire.message_event(message), timestamp(message.created_at)
+            self._notifier.logged(LogEntry(message.group_id, message.pos, message.seq, event, created))
         return message, created

@@ -2,8 +2,9 @@
 
 ``database`` holds the pool, transactions and the error mapping; each other module
 one aggregate: ``accounts`` (users, sessions), ``groups`` (groups, memberships),
-``messages`` (messages, images), ``presence``; ``migrate`` brings a database's
-schema up to date at start.
+``messages`` (sending, history, images; ``message_rows`` reads one whole), ``changes``
+(edit, delete, react), ``log`` (a group's log read back), ``presence``; ``migrate``
+brings a database's schema up to date at start.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from dataclasses import dataclass
 
 from ..config import DatabaseTimeouts, DatabaseURL
 from .accounts import AccountStore
+from .changes import ChangeStore
 from .database import Database
 from .groups import GroupStore
+from .log import LogStore
 from .messages import MessageStore
 from .presence import PresenceStore
 
@@ -26,9 +29,13 @@ class Store:
     accounts: AccountStore
     groups: GroupStore
     messages: MessageStore
+    changes: ChangeStore
+    log: LogStore
     presence: PresenceStore
 
     @classmethod
     async def open(cls, url: DatabaseURL, pool_size: int, timeouts: DatabaseTimeouts) -> Store:
         db = await Database.connect(url, pool_size, timeouts)
-        return cls(db, AccountStore(db), GroupStore(db), MessageStore(db), PresenceStore(db))
+        return cls(
+            db, AccountStore(db), GroupStore(db), MessageStore(db), ChangeStore(db), LogStore(db), PresenceStore(db)
+        )

@@ -62,6 +62,27 @@ class NotMember(StorageError):
     pass
 
 
+class MessageNotFound(StorageError):
+    """No such message, or one the member may not see (from before their join, or deleted
+    where the rule says so): the same answer, so a seq tells nothing."""
+
+
+class NotAuthor(StorageError):
+    pass
+
+
+class NotEditable(StorageError):
+    pass
+
+
+class NotAllowed(StorageError):
+    pass
+
+
+class TooManyReactions(StorageError):
+    pass
+
+
 class DatabaseUnavailable(StorageError):
     """The database did not answer in time, or the connection to it failed: try again later."""
 

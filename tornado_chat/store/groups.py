@@ -66,10 +66,11 @@ class GroupStore:
                 )
                 group_id = cur.lastrowid
                 await cur.execute(
-                    "INSERT INTO memberships (group_id, user_id, start_seq, joined_at) VALUES (%s, %s, 0, %s)",
+                    "INSERT INTO memberships (group_id, user_id, start_seq, start_pos, joined_at)"
+                    " VALUES (%s, %s, 0, 0, %s)",
                     (group_id, creator_id, now),
                 )
-                return group_id, Membership(cur.lastrowid, group_id, 0)
+                return group_id, Membership(cur.lastrowid, group_id, 0, 0)
         except pymysql.err.IntegrityError as exc:
             if is_duplicate(exc):
                 raise GroupExists(name) from exc
@@ -82,22 +83,23 @@ class GroupStore:
         is either before the join (hidden) or after it (seen), never both.
         """
         async with self._db.transaction() as cur:
-            await cur.execute("SELECT last_seq FROM chat_groups WHERE id = %s FOR UPDATE", (group_id,))
+            await cur.execute("SELECT last_seq, last_pos FROM chat_groups WHERE id = %s FOR UPDATE", (group_id,))
             row = await cur.fetchone()
             if row is None:
                 raise NoSuchGroup(group_id)
             await cur.execute(
-                "SELECT id, start_seq FROM memberships WHERE group_id = %s AND user_id = %s",
+                "SELECT id, start_seq, start_pos FROM memberships WHERE group_id = %s AND user_id = %s",
                 (group_id, user_id),
             )
             existing = await cur.fetchone()
             if existing:
-                return Membership(existing[0], group_id, existing[1]), False
+                return Membership(existing[0], group_id, existing[1], existing[2]), False
             await cur.execute(
-                "INSERT INTO memberships (group_id, user_id, start_seq, joined_at) VALUES (%s, %s, %s, %s)",
-                (group_id, user_id, row[0], utcnow()),
+                "INSERT INTO memberships (group_id, user_id, start_seq, start_pos, joined_at)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                (group_id, user_id, row[0], row[1], utcnow()),
             )
-            return Membership(cur.lastrowid, group_id, row[0]), True
+            return Membership(cur.lastrowid, group_id, row[0], row[1]), True
 
     async def leave(self, group_id: int, user_id: int) -> bool:
         """Leave; returns whether there was a membership to end."""
@@ -110,7 +112,7 @@ class GroupStore:
     async def membership(self, group_id: int, user_id: int) -> Membership:
         """The user's membership of an existing group, or NoSuchGroup / NotMember."""
         row = await self._db.one(
-            """SELECT g.id, m.id, m.start_seq FROM chat_groups g
+            """SELECT g.id, m.id, m.start_seq, m.start_pos FROM chat_groups g
                LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = %s
                WHERE g.id = %s""",
             (user_id, group_id),
@@ -119,16 +121,16 @@ class GroupStore:
             raise NoSuchGroup(group_id)
         if row[1] is None:
             raise NotMember(group_id)
-        return Membership(row[1], group_id, row[2])
+        return Membership(row[1], group_id, row[2], row[3])
 
     async def memberships(self, user_id: int) -> tuple[dict[int, Membership], dict[int, int]]:
-        """The user's memberships by group id, and each of those groups' last seq."""
+        """The user's memberships by group id, and each of those groups' last log position."""
         rows = await self._db.all(
-            """SELECT m.group_id, m.id, m.start_seq, g.last_seq FROM memberships m
+            """SELECT m.group_id, m.id, m.start_seq, m.start_pos, g.last_pos FROM memberships m
                JOIN chat_groups g ON g.id = m.group_id WHERE m.user_id = %s""",
             (user_id,),
         )
-        return {r[0]: Membership(r[1], r[0], r[2]) for r in rows}, {r[0]: r[3] for r in rows}
+        return {r[0]: Membership(r[1], r[0], r[2], r[3]) for r in rows}, {r[0]: r[4] for r in rows}
 
     async def groups_of(self, user_ids: Iterable[int]) -> dict[int, list[int]]:
         """Group ids of each user's memberships, keyed by user."""
@@ -143,16 +145,16 @@ class GroupStore:
             result.setdefault(user_id, []).append(group_id)
         return result
 
-    async def last_seqs(self, group_ids: Iterable[int]) -> dict[int, int]:
-        """Each group's newest seq."""
+    async def last_positions(self, group_ids: Iterable[int]) -> dict[int, int]:
+        """Each group's newest log position."""
         ids = list(group_ids)
         if not ids:
             return {}
-        rows = await self._db.all(f"SELECT id, last_seq FROM chat_groups WHERE id IN ({placeholders(ids)})", ids)
+        rows = await self._db.all(f"SELECT id, last_pos FROM chat_groups WHERE id IN ({placeholders(ids)})", ids)
         return {r[0]: r[1] for r in rows}
 
-    async def last_seq(self, group_id: int) -> int:
-        row = await self._db.one("SELECT last_seq FROM chat_groups WHERE id = %s", (group_id,))
+    async def last_pos(self, group_id: int) -> int:
+        row = await self._db.one("SELECT last_pos FROM chat_groups WHERE id = %s", (group_id,))
         if row is None:
             raise NoSuchGroup(group_id)
         return row[0]

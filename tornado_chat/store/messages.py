@@ -1,4 +1,4 @@
-"""Messages, and the bytes of image messages.
+"""Messages: sending (with a reply and mentions), history, and the bytes of image messages.
 
 Image bytes go to MySQL as hex literals built by ``bytes.hex()``, not as ``bytes``
 parameters: aiomysql escapes those in pure Python on the event loop (over 100 ms
@@ -7,22 +7,18 @@ for 3 MB), and aiomysql 0.3.2 cannot escape them at all with PyMySQL 1.2.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
-from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
 
 import aiomysql
 
 from ..images import ProcessedImage
 from ..models import ImageRef, Message, User, utcnow
-from .database import Database, NoSuchGroup, NotMember
+from . import message_rows
+from .database import Database, MessageNotFound, NoSuchGroup, NotMember, placeholders
 
 IMAGE_KEY_BYTES = 24  # 192 random bits: 32 URL-safe characters, never guessed
-_COLUMNS = (
-    "m.id, m.group_id, m.seq, m.kind, m.body, m.created_at, m.client_id, u.id, u.username, "
-    "i.image_key, i.width, i.height"
-)
-_FROM = "messages m JOIN users u ON u.id = m.user_id LEFT JOIN images i ON i.message_id = m.id"
 
 
 def _hex_literal(data: bytes) -> str:
@@ -30,59 +26,64 @@ def _hex_literal(data: bytes) -> str:
     return f"X'{data.hex()}'"
 
 
-def _message(row: Sequence[Any]) -> Message:
-    return Message(
-        id=row[0],
-        group_id=row[1],
-        seq=row[2],
-        kind=row[3],
-        text=row[4],
-        created_at=row[5],
-        client_id=row[6],
-        user=User(row[7], row[8]),
-        image=ImageRef(row[9], row[10], row[11]) if row[9] else None,
-    )
+@dataclass(frozen=True)
+class Draft:
+    """What a sender sends: text or an image, maybe in reply to a seq, maybe mentioning names."""
+
+    text: str | None = None
+    image: ProcessedImage | None = None
+    reply_to: int | None = None
+    mentioned: tuple[str, ...] = ()  # lower-cased usernames; only members are kept
+
+
+@dataclass(frozen=True)
+class _Locked:
+    last_seq: int
+    last_pos: int
+    start_seq: int
+    existing: int | None
 
 
 class MessageStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def insert(
-        self, group_id: int, user: User, client_id: str | None, text: str | None = None,
-        image: ProcessedImage | None = None,
-    ) -> tuple[Message, bool]:
-        """Store a text or image message under the next seq; returns (message, created).
+    async def insert(self, group_id: int, user: User, client_id: str | None, draft: Draft) -> tuple[Message, bool]:
+        """Store a message under the next seq and log position; returns (message, created).
 
-        The group row lock serialises senders of one group, in every process, so seq has
-        no gaps and follows commit order. A repeated client_id returns the original
-        message instead of a second one. An image's bytes go in the same transaction.
+        The group row lock serialises senders (and changes) of one group, in every process,
+        so seq and pos have no gaps and follow commit order. A repeated client_id returns the
+        original message instead of a second one. An image's bytes go in the same transaction.
         """
         async with self._db.transaction() as cur:
-            last_seq, existing = await self._lock_for_send(cur, group_id, user.id, client_id)
-            if existing is not None:
-                await cur.execute(f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.id = %s", (existing,))
-                return _message(await cur.fetchone()), False
-            seq, now, kind = last_seq + 1, utcnow(), "text" if image is None else "image"
+            locked = await self._lock_for_send(cur, group_id, user.id, client_id)
+            if locked.existing is not None:
+                (found,) = await message_rows.read(cur, "m.id = %s", (locked.existing,))
+                return found, False
+            reply = None
+            if draft.reply_to is not None:
+                reply = message_rows.excerpt(await self._repliable(cur, group_id, draft.reply_to, locked.start_seq))
+            seq, pos, now = locked.last_seq + 1, locked.last_pos + 1, utcnow()
+            kind = "text" if draft.image is None else "image"
             await cur.execute(
-                """INSERT INTO messages (group_id, seq, user_id, kind, body, client_id, created_at)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s)""",
-                (group_id, seq, user.id, kind, text, client_id, now),
+                """INSERT INTO messages (group_id, seq, user_id, kind, body, client_id, created_at, pos, reply_to_seq)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                (group_id, seq, user.id, kind, draft.text, client_id, now, pos, draft.reply_to),
             )
             message_id = cur.lastrowid
-            ref = None if image is None else await self._insert_image(cur, message_id, image)
-            await cur.execute("UPDATE chat_groups SET last_seq = %s WHERE id = %s", (seq, group_id))
-        return Message(message_id, group_id, seq, user, kind, text, now, client_id, ref), True
+            ref = None if draft.image is None else await self._insert_image(cur, message_id, draft.image)
+            mentions = await write_mentions(cur, group_id, message_id, draft.mentioned)
+            await cur.execute("UPDATE chat_groups SET last_seq = %s, last_pos = %s WHERE id = %s", (seq, pos, group_id))
+        message = Message(message_id, group_id, seq, user, kind, draft.text, now, client_id, ref, pos=pos)
+        return dataclasses.replace(message, reply_to=reply, mentions=mentions), True
 
     @staticmethod
-    async def _lock_for_send(
-        cur: aiomysql.Cursor, group_id: int, user_id: int, client_id: str | None
-    ) -> tuple[int, int | None]:
+    async def _lock_for_send(cur: aiomysql.Cursor, group_id: int, user_id: int, client_id: str | None) -> _Locked:
         """Lock the group row (and the sender's membership with it, so that a concurrent leave
-        cannot slip in between); the group's last seq and the id of a message already sent
-        with this client_id."""
+        cannot slip in between); where the group stands, where the sender's view starts, and
+        the id of a message already sent with this client_id."""
         await cur.execute(
-            """SELECT g.last_seq, m.id,
+            """SELECT g.last_seq, g.last_pos, m.id, m.start_seq,
                       (SELECT r.id FROM messages r WHERE r.group_id = g.id AND r.user_id = %s AND r.client_id = %s)
                FROM chat_groups g
                LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = %s
@@ -92,9 +93,18 @@ class MessageStore:
         row = await cur.fetchone()
         if row is None:
             raise NoSuchGroup(group_id)
-        if row[1] is None:
+        if row[2] is None:
             raise NotMember(group_id)
-        return row[0], row[2]
+        return _Locked(last_seq=row[0], last_pos=row[1], start_seq=row[3], existing=row[4])
+
+    @staticmethod
+    async def _repliable(cur: aiomysql.Cursor, group_id: int, seq: int, start_seq: int) -> Message:
+        """The message a reply answers: one the sender may see, not deleted."""
+        visible = seq > start_seq
+        found = await message_rows.read(cur, "m.group_id = %s AND m.seq = %s", (group_id, seq)) if visible else []
+        if not found or found[0].deleted:
+            raise MessageNotFound(seq)
+        return found[0]
 
     @staticmethod
     async def _insert_image(cur: aiomysql.Cursor, message_id: int, image: ProcessedImage) -> ImageRef:
@@ -108,11 +118,11 @@ class MessageStore:
         return ref
 
     async def by_client_id(self, group_id: int, user_id: int, client_id: str) -> Message | None:
-        row = await self._db.one(
-            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.group_id = %s AND m.user_id = %s AND m.client_id = %s",
-            (group_id, user_id, client_id),
-        )
-        return _message(row) if row else None
+        async with self._db.cursor() as cur:
+            found = await message_rows.read(
+                cur, "m.group_id = %s AND m.user_id = %s AND m.client_id = %s", (group_id, user_id, client_id)
+            )
+        return found[0] if found else None
 
     async def image(self, key: str, viewer_id: int, thumb: bool) -> tuple[str, bytes] | None:
         """An image's content type and bytes, only for a member who may see its message."""
@@ -126,19 +136,31 @@ class MessageStore:
         )
         return (row[0], bytes(row[1])) if row else None
 
-    async def after(self, group_id: int, after_seq: int, limit: int) -> list[Message]:
-        """Messages with seq > after_seq, oldest first."""
-        rows = await self._db.all(
-            f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.group_id = %s AND m.seq > %s ORDER BY m.seq LIMIT %s",
-            (group_id, after_seq, limit),
-        )
-        return [_message(r) for r in rows]
-
     async def before(self, group_id: int, before_seq: int, after_seq: int, limit: int) -> list[Message]:
-        """The newest ``limit`` messages with after_seq < seq < before_seq, oldest first."""
-        rows = await self._db.all(
-            f"""SELECT {_COLUMNS} FROM {_FROM}
-                WHERE m.group_id = %s AND m.seq < %s AND m.seq > %s ORDER BY m.seq DESC LIMIT %s""",
-            (group_id, before_seq, after_seq, limit),
+        """The newest ``limit`` messages with after_seq < seq < before_seq, as they are now, oldest first."""
+        async with self._db.cursor() as cur:
+            found = await message_rows.read(
+                cur, "m.group_id = %s AND m.seq < %s AND m.seq > %s", (group_id, before_seq, after_seq, limit),
+                "ORDER BY m.seq DESC LIMIT %s",
+            )
+        return found[::-1]
+
+
+async def write_mentions(
+    cur: aiomysql.Cursor, group_id: int, message_id: int, names: tuple[str, ...]
+) -> tuple[User, ...]:
+    """Record who of ``names`` is a member of the group now; those users, by username."""
+    if not names:
+        return ()
+    await cur.execute(
+        f"""SELECT u.id, u.username FROM users u JOIN memberships m ON m.user_id = u.id AND m.group_id = %s
+            WHERE u.username IN ({placeholders(list(names))}) ORDER BY u.username""",
+        (group_id, *names),
+    )
+    users = tuple(User(r[0], r[1]) for r in await cur.fetchall())
+    if users:
+        await cur.execute(
+            "INSERT INTO mentions (message_id, user_id) VALUES " + ", ".join(["(%s, %s)"] * len(users)),
+            [v for u in users for v in (message_id, u.id)],
         )
-        return [_message(r) for r in reversed(rows)]
+    return users

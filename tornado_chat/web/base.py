@@ -18,7 +18,16 @@ from ..config import SECONDS_PER_DAY
 from ..models import User
 from ..ratelimit import RateLimited
 from ..services import Services
-from ..store.database import DatabaseUnavailable, NoSuchGroup, NotMember
+from ..store.database import (
+    DatabaseUnavailable,
+    MessageNotFound,
+    NoSuchGroup,
+    NotAllowed,
+    NotAuthor,
+    NotEditable,
+    NotMember,
+    TooManyReactions,
+)
 
 SESSION_COOKIE = "chat_session"
 MAX_JSON_BODY = 64 * 1024  # far above any request of the contract; a bigger body is a mistake or an attack
@@ -32,9 +41,17 @@ _GENERIC_CODES = {
     405: ("method_not_allowed", "that method is not allowed here"),
     413: ("too_large", "the request is too large"),
 }
+# What the store's refusals about one message answer.
+_STORAGE_ANSWERS = {
+    MessageNotFound: (404, "message_not_found", "no such message"),
+    NotAuthor: (403, "not_author", "only its author may edit a message"),
+    NotAllowed: (403, "not_allowed", "you may not do that to this message"),
+    NotEditable: (409, "not_editable", "only a text message can be edited"),
+    TooManyReactions: (409, "too_many_reactions", "a message has at most 20 different emoji"),
+}
 # Rule breaks, missing rows and an unavailable database are answers, not server errors:
 # no traceback in the log (an outage is logged once, by storage, and in the access log's 503s).
-_ANSWERS = (validation.Invalid, NoSuchGroup, NotMember, RateLimited, DatabaseUnavailable)
+_ANSWERS = (validation.Invalid, NoSuchGroup, NotMember, RateLimited, DatabaseUnavailable, *_STORAGE_ANSWERS)
 
 
 class APIError(tornado.web.HTTPError):
@@ -154,6 +171,8 @@ class BaseHandler(tornado.web.RequestHandler):
             status_code, code, message = 404, "group_not_found", "no such group"
         elif isinstance(exc, NotMember):
             status_code, code, message = 403, "not_member", "join the group first"
+        elif type(exc) in _STORAGE_ANSWERS:
+            status_code, code, message = _STORAGE_ANSWERS[type(exc)]
         elif isinstance(exc, RateLimited):
             status_code, code, message = 429, "rate_limited", f"too many requests ({exc.what}); wait and try again"
             self.set_header("Retry-After", str(exc.retry_after))

@@ -58,9 +58,10 @@ class ImagesHandler(BaseHandler):
             client_id = validation.client_id(raw_client_id.decode("utf-8") if raw_client_id is not None else None)
         except UnicodeDecodeError as exc:
             raise APIError(400, "invalid_client_id", "client_id must be UTF-8 text") from exc
+        reply_to = validation.reply_to_field(fields.get("reply_to", [None])[0])
         try:
             message, created = await self.services.messages.send_image(
-                user, group_id, files["image"][0].body, client_id
+                user, group_id, files["image"][0].body, client_id, reply_to
             )
         except images.ImageRejected as exc:
             raise APIError(exc.status, exc.code, str(exc)) from exc

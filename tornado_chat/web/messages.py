@@ -30,7 +30,8 @@ class MessagesHandler(BaseHandler):
         body = self.json_body()
         text = validation.message_text(body.get("text"))
         client_id = validation.client_id(body.get("client_id"))
-        message, created = await self.services.messages.send_text(user, group_id, text, client_id)
+        reply_to = validation.reply_to(body.get("reply_to"))
+        message, created = await self.services.messages.send_text(user, group_id, text, client_id, reply_to)
         self.answer({"message": wire.message(message)}, HTTPStatus.CREATED if created else HTTPStatus.OK)
 
 

@@ -7,6 +7,7 @@ from tornado.web import URLSpec
 
 from ..services import Services
 from .accounts import MeHandler, SessionHandler, UsersHandler
+from .changes import MessageHandler, ReactionHandler
 from .events import EventsHandler
 from .groups import GroupsHandler, MembershipHandler, OnlineHandler
 from .images import ImageHandler, ImagesHandler
@@ -26,6 +27,8 @@ HANDLERS = [
     (r"/api/groups", GroupsHandler),
     (GROUP + r"/membership", MembershipHandler),
     (GROUP + r"/messages", MessagesHandler),
+    (GROUP + r"/messages/([^/]+)", MessageHandler),
+    (GROUP + r"/messages/([^/]+)/reactions/([^/]+)", ReactionHandler),
     (GROUP + r"/online", OnlineHandler),
     (GROUP + r"/images", ImagesHandler),
     (r"/images/([A-Za-z0-9_-]{32})(/thumb)?", ImageHandler),

@@ -1,0 +1,154 @@
+"""Changes to a message: edit, delete, react. Each is one entry in the group's log.
+
+A change takes the group's row lock (as a send does), so changes and sends of one group
+are ordered the same way on every process, and takes the next log position. The change's
+event JSON (the whole message after it) is recorded in ``group_log`` in the same
+transaction. A message's first version is recorded there too, the first time it changes:
+until then its row in ``messages`` is its creation entry. A cursor replayed from the
+database so gets every version of every message exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import aiomysql
+
+from .. import wire
+from ..models import LogEntry, Message, User, timestamp, utcnow
+from . import message_rows
+from .database import (
+    Database,
+    MessageNotFound,
+    NoSuchGroup,
+    NotAllowed,
+    NotAuthor,
+    NotEditable,
+    NotMember,
+    TooManyReactions,
+)
+from .messages import write_mentions
+
+MAX_EMOJI_PER_MESSAGE = 20  # the contract's bound: a message's reactions stay readable
+
+# What a change does inside its transaction, given the message as it is: True when it
+# changed something (then the version moves on and the change is logged).
+Apply = Callable[[aiomysql.Cursor, Message], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class Changed:
+    """A change's outcome: the message as it is now, and its log entry (None: nothing changed)."""
+
+    message: Message
+    entry: LogEntry | None
+
+
+class ChangeStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def edit(self, group_id: int, seq: int, user: User, text: str, mentioned: tuple[str, ...]) -> Changed:
+        """New text (its author only, a text message only); mentions worked out again."""
+
+        async def apply(cur: aiomysql.Cursor, message: Message) -> bool:
+            if message.user.id != user.id:
+                raise NotAuthor(seq)
+            if message.kind != "text":
+                raise NotEditable(seq)
+            if message.text == text:
+                return False
+            await cur.execute(
+                "UPDATE messages SET body = %s, edited_at = %s WHERE id = %s", (text, utcnow(), message.id)
+            )
+            await cur.execute("DELETE FROM mentions WHERE message_id = %s", (message.id,))
+            await write_mentions(cur, group_id, message.id, mentioned)
+            return True
+
+        return await self._change(group_id, seq, user, apply)
+
+    async def delete(self, group_id: int, seq: int, user: User) -> Changed:
+        """A tombstone in its place; an image's bytes are erased. Its author only, for now
+        (owners and moderators come with roles). Deleting a deleted message changes nothing."""
+
+        async def apply(cur: aiomysql.Cursor, message: Message) -> bool:
+            if message.user.id != user.id:
+                raise NotAllowed(seq)
+            await cur.execute("UPDATE messages SET body = NULL, deleted_at = %s WHERE id = %s", (utcnow(), message.id))
+            for table in ("images", "reactions", "mentions"):
+                await cur.execute(f"DELETE FROM {table} WHERE message_id = %s", (message.id,))
+            return True
+
+        return await self._change(group_id, seq, user, apply, deleted_ok=True)
+
+    async def react(self, group_id: int, seq: int, user: User, emoji: str, add: bool) -> Changed:
+        """Add or remove the user's reaction; a no-op when it is already so."""
+
+        async def apply(cur: aiomysql.Cursor, message: Message) -> bool:
+            mine = any(emoji == r.emoji and user in r.users for r in message.reactions)
+            if add == mine:
+                return False
+            if add:
+                emojis = {r.emoji for r in message.reactions}
+                if emoji not in emojis and len(emojis) >= MAX_EMOJI_PER_MESSAGE:
+                    raise TooManyReactions(seq)
+                await cur.execute(
+                    "INSERT INTO reactions (message_id, user_id, emoji, created_at) VALUES (%s, %s, %s, %s)",
+                    (message.id, user.id, emoji, utcnow()),
+                )
+            else:
+                await cur.execute(
+                    "DELETE FROM reactions WHERE message_id = %s AND user_id = %s AND emoji = %s",
+                    (message.id, user.id, emoji),
+                )
+            return True
+
+        return await self._change(group_id, seq, user, apply)
+
+    async def _change(
+        self, group_id: int, seq: int, user: User, apply: Apply, deleted_ok: bool = False
+    ) -> Changed:
+        async with self._db.transaction() as cur:
+            last_pos, start_seq = await _lock_for_change(cur, group_id, user.id)
+            visible = seq > start_seq
+            found = await message_rows.read(cur, "m.group_id = %s AND m.seq = %s", (group_id, seq)) if visible else []
+            if not found or (found[0].deleted and not deleted_ok):
+                raise MessageNotFound(seq)
+            before = found[0]
+            if before.deleted or not await apply(cur, before):
+                return Changed(before, None)
+            now = utcnow()
+            if before.version == 1:  # its first version joins the log before the change does
+                await _record(cur, group_id, before.pos, seq, wire.message_event(before), now)
+            await cur.execute("UPDATE messages SET version = version + 1 WHERE id = %s", (before.id,))
+            (after,) = await message_rows.read(cur, "m.id = %s", (before.id,))
+            pos, event = last_pos + 1, wire.message_changed_event(after)
+            await _record(cur, group_id, pos, seq, event, now)
+            await cur.execute("UPDATE chat_groups SET last_pos = %s WHERE id = %s", (pos, group_id))
+        return Changed(after, LogEntry(group_id, pos, seq, event, timestamp(now)))
+
+
+async def _lock_for_change(cur: aiomysql.Cursor, group_id: int, user_id: int) -> tuple[int, int]:
+    """Lock the group row, as a send does; the group's last log position and where the
+    member's view starts."""
+    await cur.execute(
+        """SELECT g.last_pos, m.start_seq FROM chat_groups g
+           LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = %s
+           WHERE g.id = %s FOR UPDATE""",
+        (user_id, group_id),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise NoSuchGroup(group_id)
+    if row[1] is None:
+        raise NotMember(group_id)
+    return row[0], row[1]
+
+
+async def _record(cur: aiomysql.Cursor, group_id: int, pos: int, seq: int, event: str, now: datetime.datetime) -> None:
+    await cur.execute(
+        "INSERT INTO group_log (group_id, pos, seq, event, created_at) VALUES (%s, %s, %s, %s, %s)",
+        (group_id, pos, seq, event, now),
+    )
