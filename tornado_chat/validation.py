@@ -10,6 +10,8 @@ import re
 import unicodedata
 from typing import Any
 
+import regex
+
 USERNAME_RE = re.compile(r"[A-Za-z0-9_]{3,32}\Z")
 PASSWORD_MIN_CHARS = 8
 PASSWORD_MAX_CHARS = 1024
@@ -19,6 +21,32 @@ CLIENT_ID_MAX_CHARS = 64
 MAX_ID = 2**63 - 1
 ID_RE = re.compile(r"[1-9][0-9]{0,18}\Z")
 DECIMAL_RE = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?")
+# The longest emoji in Unicode's recommended set (a kiss with two skin tones) is 10 code
+# points; 32 leaves room for longer ones to come and still bounds the work and the column.
+EMOJI_MAX_CODE_POINTS = 32
+
+# One emoji, as UTS #51 (ED-14 to ED-17) spells its sequences, read with the `regex`
+# package's Unicode data (newer than this Python's `unicodedata`: new emoji need no Python
+# upgrade). A pictograph is a code point with both Emoji and Extended_Pictographic: every
+# Emoji code point but the components (0-9 # *, the skin-tone modifiers, the regional
+# indicators), which are emoji only inside a sequence; the hair components (🦰 🦱 🦳 🦲) are
+# pictographs, drawn alone too. No U+FE0E anywhere: it asks for the character as text.
+# Every string this matches is one extended grapheme cluster.
+_EMOJI_ELEMENT = r"(?:\p{Emoji_Modifier_Base}\p{Emoji_Modifier}|[\p{Emoji}&&\p{Extended_Pictographic}]\uFE0F?)"
+EMOJI_RE = regex.compile(
+    rf"""
+      {_EMOJI_ELEMENT} (?: \u200D {_EMOJI_ELEMENT} )*         # a pictograph, or a ZWJ sequence of them
+    | {_EMOJI_ELEMENT} [\U000E0020-\U000E007E]+ \U000E007F  # a tag sequence (a subdivision's flag)
+    | [0-9\#*] \uFE0F? \u20E3                              # a keycap
+    | \p{{Regional_Indicator}}{{2}}                          # a flag
+    """,
+    regex.VERSION1 | regex.VERBOSE,
+)
+# The stored form is the fully-qualified one of Unicode's emoji-test.txt, so that ❤ and ❤️
+# are one reaction: an emoji drawn as text by default gets U+FE0F (unless a skin tone
+# follows it), one drawn as emoji by default does not.
+_EMOJI_SELECTOR_NEEDED = regex.compile(r"([\p{Emoji}--\p{Emoji_Presentation}])(?![\uFE0F\p{Emoji_Modifier}])", regex.V1)
+_EMOJI_SELECTOR_REDUNDANT = regex.compile(r"(\p{Emoji_Presentation})\uFE0F")
 
 
 class Invalid(ValueError):
@@ -138,8 +166,16 @@ def reply_to_field(value: bytes | None) -> int | None:
     return reply_to(int(value))
 
 
-def emoji(value: str) -> str:
-    """PLACEHOLDER until i13-text lands: a short string with no letters, digits or spaces."""
-    if not 1 <= len(value) <= 16 or not _encodable(value) or any(ch.isalnum() or ch.isspace() for ch in value):
-        raise Invalid("invalid_emoji", "send one emoji")
-    return value
+def emoji(raw: str) -> str:
+    """The ``{emoji}`` of a reaction's path, in the one form that is stored and compared.
+
+    One emoji: a pictograph, alone or with U+FE0F, with a skin tone, in a ZWJ sequence or
+    with tags, or a keycap, or a pair of regional indicators (any pair: which regions
+    exist is for the font to know). ``❤`` and ``❤️`` (and ``1⃣`` and ``1️⃣``) are one
+    reaction, so both are accepted and stored fully qualified; ``❤︎`` (U+FE0E, "as text")
+    is refused. The length is checked first, so any string, however long, costs
+    microseconds; lone surrogates and control characters match no emoji.
+    """
+    if len(raw) > EMOJI_MAX_CODE_POINTS or not EMOJI_RE.fullmatch(raw):
+        raise Invalid("invalid_emoji", "emoji must be one emoji, such as 👍, ❤️ or 👍🏽")
+    return _EMOJI_SELECTOR_NEEDED.sub("\\1\ufe0f", _EMOJI_SELECTOR_REDUNDANT.sub("\\1", raw))
