@@ -1,9 +1,8 @@
-"""A group's channel in the hub's memory: the consecutive run of recent messages, the
+"""A group's channel in the hub's memory: the consecutive run of recent log entries, the
 ephemeral log, the online list's digest; and how presence changes merge into one."""
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import subprocess
@@ -12,17 +11,16 @@ import sys
 import pytest
 
 from tornado_chat.config import PROJECT_ROOT
-from tornado_chat.models import Message, User
+from tornado_chat.models import LogEntry, User
 from tornado_chat.realtime import channel as channel_module
 from tornado_chat.realtime.channel import (
     EPHEMERAL_ENTRIES,
     EPHEMERAL_SECONDS,
-    RECENT_MESSAGES,
+    RECENT_ENTRIES,
     Channel,
     MemberChange,
     PresenceChange,
     PresenceView,
-    StoredMessage,
     Typing,
     merged_presence,
 )
@@ -33,22 +31,21 @@ GROUP = 7
 ANA, BOB, CAL = User(1, "ana"), User(2, "Bob"), User(3, "cal")
 
 
-def stored(seq: int) -> StoredMessage:
-    return StoredMessage.of(
-        Message(seq * 10, GROUP, seq, ANA, "text", f"message {seq}", datetime.datetime(2025, 1, 2, 3, 4, 5), None)
-    )
+def entry(pos: int) -> LogEntry:
+    """The log entry at ``pos``: a new message whose seq is its pos, as in a group never changed."""
+    return LogEntry(GROUP, pos, pos, f'{{"type": "message", "pos": {pos}}}', 1735787045.0 + pos)
 
 
-def loaded(last_seq: int, position: int = 0) -> Channel:
-    """A channel as the hub leaves it after reading the group's newest messages: here,
-    none in memory yet, the last seq known."""
+def loaded(last_pos: int, position: int = 0) -> Channel:
+    """A channel as the feed leaves it after reading the group's newest entries: here,
+    none in memory yet, the last position known."""
     channel = Channel(GROUP, position)
-    channel.last_seq = last_seq
+    channel.last_pos = last_pos
     return channel
 
 
-def seqs(messages: list[StoredMessage] | None) -> list[int] | None:
-    return None if messages is None else [m.seq for m in messages]
+def positions(entries: list[LogEntry] | None) -> list[int] | None:
+    return None if entries is None else [e.pos for e in entries]
 
 
 @pytest.fixture
@@ -61,35 +58,35 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 # Channel.add: the consecutive run
 
 
-def test_the_next_seq_extends_the_consecutive_run() -> None:
+def test_the_next_pos_extends_the_consecutive_run() -> None:
     channel = loaded(5)
-    assert channel.add(stored(6)) is True
-    assert (channel.last_seq, seqs(list(channel.recent)), channel.pending) == (6, [6], {})
+    assert channel.add(entry(6)) is True
+    assert (channel.last_pos, positions(list(channel.recent)), channel.pending) == (6, [6], {})
 
 
 def test_a_message_ahead_of_a_gap_waits_in_pending_until_the_gap_is_filled() -> None:
     channel = loaded(5)
-    assert channel.add(stored(8)) is False
-    assert channel.add(stored(7)) is False
-    assert (channel.last_seq, sorted(channel.pending)) == (5, [7, 8])
-    assert channel.add(stored(6)) is True
-    assert (channel.last_seq, seqs(list(channel.recent)), channel.pending) == (8, [6, 7, 8], {})
+    assert channel.add(entry(8)) is False
+    assert channel.add(entry(7)) is False
+    assert (channel.last_pos, sorted(channel.pending)) == (5, [7, 8])
+    assert channel.add(entry(6)) is True
+    assert (channel.last_pos, positions(list(channel.recent)), channel.pending) == (8, [6, 7, 8], {})
 
 
-@pytest.mark.parametrize("seq", [6, 5, 1], ids=["duplicate", "last-known", "older"])
-def test_a_seq_already_in_the_run_or_older_is_ignored(seq: int) -> None:
+@pytest.mark.parametrize("pos", [6, 5, 1], ids=["duplicate", "last-known", "older"])
+def test_a_pos_already_in_the_run_or_older_is_ignored(pos: int) -> None:
     channel = loaded(5)
-    channel.add(stored(6))
-    assert channel.add(stored(seq)) is False
-    assert (channel.last_seq, seqs(list(channel.recent)), channel.pending) == (6, [6], {})
+    channel.add(entry(6))
+    assert channel.add(entry(pos)) is False
+    assert (channel.last_pos, positions(list(channel.recent)), channel.pending) == (6, [6], {})
 
 
 def test_a_channel_not_loaded_yet_takes_no_message() -> None:
     """The hub keeps what arrives during the load itself; a channel whose load failed
     takes nothing, and its pollers read the database."""
     channel = Channel(GROUP, 0)
-    assert channel.add(stored(1)) is False
-    assert (channel.last_seq, list(channel.recent), channel.pending) == (None, [], {})
+    assert channel.add(entry(1)) is False
+    assert (channel.last_pos, list(channel.recent), channel.pending) == (None, [], {})
 
 
 # Channel.recent_after
@@ -99,36 +96,36 @@ def test_recent_after_is_none_before_the_channel_is_loaded() -> None:
     assert Channel(GROUP, 0).recent_after(0) is None
 
 
-@pytest.mark.parametrize("seq", [10, 11, 1000])
-def test_recent_after_the_last_seq_or_later_is_empty(seq: int) -> None:
+@pytest.mark.parametrize("pos", [10, 11, 1000])
+def test_recent_after_the_last_pos_or_later_is_empty(pos: int) -> None:
     channel = loaded(9)
-    channel.add(stored(10))
-    assert channel.recent_after(seq) == []
+    channel.add(entry(10))
+    assert channel.recent_after(pos) == []
 
 
-def test_recent_after_is_the_messages_after_the_seq() -> None:
+def test_recent_after_is_the_messages_after_the_pos() -> None:
     channel = loaded(9)
-    for seq in range(10, 15):
-        channel.add(stored(seq))
-    assert seqs(channel.recent_after(9)) == [10, 11, 12, 13, 14]
-    assert seqs(channel.recent_after(12)) == [13, 14]
+    for pos in range(10, 15):
+        channel.add(entry(pos))
+    assert positions(channel.recent_after(9)) == [10, 11, 12, 13, 14]
+    assert positions(channel.recent_after(12)) == [13, 14]
 
 
 def test_recent_after_is_none_when_memory_no_longer_reaches_back() -> None:
     channel = loaded(9)
-    for seq in range(10, 15):
-        channel.add(stored(seq))
+    for pos in range(10, 15):
+        channel.add(entry(pos))
     assert channel.recent_after(8) is None
     assert loaded(9).recent_after(8) is None  # loaded with nothing in memory
 
 
 def test_memory_keeps_the_last_recent_messages_only() -> None:
     channel = loaded(0)
-    for seq in range(1, RECENT_MESSAGES + 11):
-        channel.add(stored(seq))
-    assert len(channel.recent) == RECENT_MESSAGES
+    for pos in range(1, RECENT_ENTRIES + 11):
+        channel.add(entry(pos))
+    assert len(channel.recent) == RECENT_ENTRIES
     assert channel.recent_after(9) is None
-    assert seqs(channel.recent_after(10)) == list(range(11, RECENT_MESSAGES + 11))
+    assert positions(channel.recent_after(10)) == list(range(11, RECENT_ENTRIES + 11))
 
 
 # Channel.ephemeral_between: typing and presence changes under the process's position
@@ -240,19 +237,19 @@ def test_merged_presence_of_no_changes_is_empty() -> None:
 
 def test_messages_held_while_loading_follow_the_ones_read() -> None:
     channel = Channel(GROUP, 0)
-    channel.pending = {5: stored(5), 4: stored(4), 7: stored(7)}
-    channel.loaded([stored(2), stored(3)], 3)
-    assert seqs(channel.recent_after(1)) == [2, 3, 4, 5]
-    assert channel.last_seq == 5
+    channel.pending = {5: entry(5), 4: entry(4), 7: entry(7)}
+    channel.loaded([entry(2), entry(3)], 3)
+    assert positions(channel.recent_after(1)) == [2, 3, 4, 5]
+    assert channel.last_pos == 5
     assert list(channel.pending) == [7]  # still ahead of a gap
 
 
-def test_a_channel_too_far_behind_skips_to_the_newest_seq_and_forgets_memory() -> None:
+def test_a_channel_too_far_behind_skips_to_the_newest_pos_and_forgets_memory() -> None:
     channel = loaded(3)
-    channel.add(stored(4))
-    channel.add(stored(9))
+    channel.add(entry(4))
+    channel.add(entry(9))
     channel.skip_to(1000)
-    assert channel.last_seq == 1000
+    assert channel.last_pos == 1000
     assert channel.recent_after(999) is None  # pollers read the database
     assert channel.pending == {}
 
@@ -269,7 +266,7 @@ def test_a_loaded_channel_with_nothing_after_the_cursor_is_quiet(clock: Clock) -
 def test_a_channel_is_not_quiet_after_a_newer_message() -> None:
     channel = loaded(3)
     channel.load_presence([], 0)
-    channel.add(stored(4))
+    channel.add(entry(4))
     assert not channel.quiet_since(3, 0)
 
 

@@ -3,13 +3,14 @@ JSON, the poll's answer and error body, and the messages that Redis carries betw
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 
 from tornado_chat import wire
-from tornado_chat.models import Group, ImageRef, Message, User, as_utc, utcnow
-from tornado_chat.realtime.channel import PresenceView, StoredMessage
-from tornado_chat.wire import iso, membership_event, message_between_processes, message_from, presence_snapshot
+from tornado_chat.models import Group, ImageRef, Message, Reaction, ReplyRef, User, as_utc, utcnow
+from tornado_chat.realtime.channel import PresenceView
+from tornado_chat.wire import iso, membership_event, presence_snapshot
 
 ANA, BOB = User(1, "ana"), User(2, "Bob")
 WHEN = datetime.datetime(2025, 1, 2, 3, 4, 5, 678901)
@@ -54,10 +55,14 @@ def test_a_group_in_json() -> None:
     }
 
 
+# A message as stored, never changed: the v2 fields' starting values.
+UNCHANGED = {"version": 1, "edited_at": None, "deleted": False, "reply_to": None, "reactions": [], "mentions": []}
+
+
 def test_a_text_message_in_json() -> None:
     assert wire.message(TEXT) == {
         "id": 10, "group_id": 7, "seq": 3, "user": {"id": 1, "username": "ana"}, "kind": "text", "text": "olá 🙂",
-        "image": None, "created_at": "2025-01-02T03:04:05.678Z", "client_id": "client-1",
+        "image": None, "created_at": "2025-01-02T03:04:05.678Z", "client_id": "client-1", **UNCHANGED,
     }
 
 
@@ -65,18 +70,37 @@ def test_an_image_message_in_json_has_the_urls_and_size_of_its_picture() -> None
     assert wire.message(PICTURE) == {
         "id": 11, "group_id": 7, "seq": 4, "user": {"id": 2, "username": "Bob"}, "kind": "image", "text": None,
         "image": {"url": "/images/k3y", "thumb_url": "/images/k3y/thumb", "width": 640, "height": 480},
-        "created_at": "2025-01-02T03:04:05.678Z", "client_id": None,
+        "created_at": "2025-01-02T03:04:05.678Z", "client_id": None, **UNCHANGED,
     }
 
 
 # Events
 
 
-def test_a_message_event_is_encoded_once_with_the_text_as_is() -> None:
-    stored = StoredMessage.of(TEXT)
-    assert json.loads(stored.event_json) == {"type": "message", "message": wire.message(TEXT)}
-    assert "olá 🙂" in stored.event_json  # not \\u escapes
-    assert stored.created == WHEN.replace(tzinfo=datetime.UTC).timestamp()
+def test_a_message_event_carries_the_message_with_the_text_as_is() -> None:
+    event = wire.message_event(TEXT)
+    assert json.loads(event) == {"type": "message", "message": wire.message(TEXT)}
+    assert "olá 🙂" in event  # not \\u escapes
+
+
+def test_a_message_changed_event_carries_the_whole_message_after_the_change() -> None:
+    changed = dataclasses.replace(TEXT, version=3, edited_at=WHEN, text="fixed")
+    expected = {"type": "message_changed", "message": wire.message(changed)}
+    assert json.loads(wire.message_changed_event(changed)) == expected
+
+
+def test_a_message_in_json_has_the_v2_fields() -> None:
+    reply = ReplyRef(2, BOB, "text", "the original", False)
+    message = dataclasses.replace(
+        TEXT, version=4, edited_at=WHEN, reply_to=reply, reactions=(Reaction("👍", (ANA, BOB)),), mentions=(BOB,)
+    )
+    shown = wire.message(message)
+    assert (shown["version"], shown["edited_at"], shown["deleted"]) == (4, "2025-01-02T03:04:05.678Z", False)
+    assert shown["reply_to"] == {"seq": 2, "user": {"id": 2, "username": "Bob"}, "kind": "text",
+                                 "text": "the original", "deleted": False}
+    both = [{"id": 1, "username": "ana"}, {"id": 2, "username": "Bob"}]
+    assert shown["reactions"] == [{"emoji": "👍", "users": both}]
+    assert shown["mentions"] == [{"id": 2, "username": "Bob"}]
 
 
 def test_a_presence_snapshot_is_the_whole_online_list_in_its_order() -> None:
@@ -95,23 +119,6 @@ def test_a_membership_event_carries_the_group_and_whether_the_user_joined() -> N
 
 def test_events_keep_non_ascii_text_as_is() -> None:
     assert "Café" in membership_event(GROUP, True)
-
-
-# Between processes, through Redis
-
-
-def test_a_text_message_survives_the_trip_through_redis() -> None:
-    assert message_from(json.loads(wire.dumps(message_between_processes(TEXT)))) == TEXT
-
-
-def test_an_image_message_survives_the_trip_through_redis() -> None:
-    assert message_from(json.loads(wire.dumps(message_between_processes(PICTURE)))) == PICTURE
-
-
-def test_the_trip_through_redis_keeps_microseconds() -> None:
-    """Whatever precision the process had, the message is the same on every process."""
-    message = Message(1, 1, 1, ANA, "text", "hi", datetime.datetime(2025, 1, 2, 3, 4, 5, 123456), None)
-    assert message_from(message_between_processes(message)).created_at.microsecond == 123456
 
 
 # Answers
