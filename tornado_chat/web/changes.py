@@ -3,6 +3,8 @@ deletes) and ``.../reactions/{emoji}`` (PUT adds the caller's, DELETE removes it
 
 from __future__ import annotations
 
+import tornado.web
+
 from .. import validation, wire
 from .base import APIError, BaseHandler
 
@@ -30,6 +32,14 @@ class MessageHandler(MessageBaseHandler):
 
 
 class ReactionHandler(MessageBaseHandler):
+    def decode_argument(self, value: bytes, name: str | None = None) -> str:
+        """A path segment that is not UTF-8 is no emoji: the rule's 400 ``invalid_emoji`` (or the
+        group's or message's 404), not Tornado's bare 400."""
+        try:
+            return super().decode_argument(value, name)
+        except tornado.web.HTTPError:
+            return value.decode("utf-8", "surrogateescape")
+
     async def put(self, raw_id: str, raw_seq: str, raw_emoji: str) -> None:
         await self._react(raw_id, raw_seq, raw_emoji, add=True)
 
