@@ -174,7 +174,9 @@ class Probe:
                 " (SELECT COUNT(*) FROM sessions), (SELECT MAX(id) FROM sessions),"
                 " (SELECT COUNT(*) FROM chat_groups), (SELECT SUM(last_seq) FROM chat_groups),"
                 " (SELECT COUNT(*) FROM memberships), (SELECT MAX(id) FROM memberships),"
-                " (SELECT COUNT(*) FROM messages), (SELECT MAX(id) FROM messages), (SELECT COUNT(*) FROM images)"
+                " (SELECT COUNT(*) FROM messages), (SELECT MAX(id) FROM messages), (SELECT COUNT(*) FROM images),"
+                " (SELECT SUM(version) FROM messages), (SELECT SUM(last_pos) FROM chat_groups),"
+                " (SELECT COUNT(*) FROM reactions), (SELECT COUNT(*) FROM mentions), (SELECT COUNT(*) FROM group_log)"
             )
             return cur.fetchone()
 
@@ -354,7 +356,7 @@ async def test_sending_a_message_with_any_body_or_group_id_is_never_a_server_err
 ) -> None:
     def cases(probe: Probe) -> Callable[[], None]:
         @SETTINGS
-        @given(bodies("text", "client_id"), st.one_of(st.just(str(scene.group_id)), hostile_id()))
+        @given(bodies("text", "client_id", "reply_to"), st.one_of(st.just(str(scene.group_id)), hostile_id()))
         def send(body: Body, raw_id: str) -> None:
             probe.check("POST", group_path(raw_id, "messages"), body.data, bearer(scene.owner, body))
 
@@ -374,13 +376,19 @@ async def test_uploading_any_multipart_body_is_never_a_server_error_and_a_refusa
             st.sampled_from(["image", "file", "Image"]),
             st.sampled_from(["multipart/form-data; boundary=XyZ", "multipart/form-data", "image/png", None]),
             st.one_of(st.just(str(scene.group_id)), hostile_id()),
+            st.one_of(st.none(), number_like),
         )
-        def upload(image: bytes, client_id: str | None, field: str, content_type: str | None, raw_id: str) -> None:
+        def upload(
+            image: bytes, client_id: str | None, field: str, content_type: str | None, raw_id: str, reply: str | None
+        ) -> None:
             parts = [b'--XyZ\r\nContent-Disposition: form-data; name="' + field.encode() + b'"; filename="x.png"\r\n'
                      b"Content-Type: image/png\r\n\r\n" + image + b"\r\n"]
             if client_id is not None:
                 parts.append(b'--XyZ\r\nContent-Disposition: form-data; name="client_id"\r\n\r\n'
                              + client_id.encode("utf-8", "surrogatepass") + b"\r\n")
+            if reply is not None:
+                parts.append(b'--XyZ\r\nContent-Disposition: form-data; name="reply_to"\r\n\r\n'
+                             + reply.encode("utf-8", "surrogatepass") + b"\r\n")
             headers = {"Authorization": f"Bearer {scene.owner.token}"}
             if content_type is not None:
                 headers["Content-Type"] = content_type
@@ -389,6 +397,32 @@ async def test_uploading_any_multipart_body_is_never_a_server_error_and_a_refusa
         return upload
 
     await run_cases("POST /api/groups/{id}/images", scene, cases)
+
+
+async def test_changing_a_message_with_any_body_seq_or_emoji_is_never_a_server_error_and_a_refusal_stores_nothing(
+    scene: Scene, no_tracebacks: None
+) -> None:
+    client = scene.server.client()
+    for text in ("edit me", "react to me"):
+        assert (await client.send(scene.owner, scene.group_id, text)).status == 201
+    samples = ["👍", "❤", "❤️", "❤︎", "🏽", "👍🏽", "👨‍👩‍👧", "🇧🇷", "🇧", "1️⃣", "#", "👍👍", "%FF"]
+    emoji = st.one_of(st.sampled_from(samples), head_text.filter(bool))
+    seq = st.one_of(st.sampled_from(["1", "2"]), hostile_id())
+
+    def cases(probe: Probe) -> Callable[[], None]:
+        @settings(SETTINGS, max_examples=EXAMPLES * 2)
+        @given(st.sampled_from(["PATCH", "DELETE", "PUT reaction", "DELETE reaction"]), seq, emoji, bodies("text"))
+        def change(action: str, raw_seq: str, raw_emoji: str, body: Body) -> None:
+            path = group_path(str(scene.group_id), f"messages/{quote(raw_seq, safe='', errors='surrogatepass')}")
+            if action.endswith("reaction"):
+                quoted = raw_emoji if raw_emoji == "%FF" else quote(raw_emoji, safe="", errors="surrogatepass")
+                probe.check(action.split()[0], f"{path}/reactions/{quoted}", None, bearer(scene.owner))
+            else:
+                probe.check(action, path, body.data if action == "PATCH" else None, bearer(scene.owner, body))
+
+        return change
+
+    await run_cases("message changes", scene, cases)
 
 
 # Path ids and query values
