@@ -20,6 +20,7 @@ from tornado_chat.config import PROJECT_ROOT
 
 from .support.http import PASSWORD, Account, Client, unique
 from .support.processes import ChatProcess, RedisServer
+from .test_changes import changed, latest_by_id, react, without_reply
 from .test_events import collect, messages, of_type
 
 Event = dict[str, Any]
@@ -271,3 +272,40 @@ def _stat(path: Path) -> str:
         return path.read_text().rsplit(")", 1)[1]
     except (OSError, IndexError):
         return ""
+
+
+async def test_changes_on_two_processes_reach_listeners_on_both_exactly_once_through_a_redis_outage(
+    chat_processes: Callable[..., ChatProcess], own_redis: RedisServer, http: AsyncHTTPClient
+) -> None:
+    one, two = (Client(chat_processes("--redis-url", own_redis.url).base_url, http) for _ in range(2))
+    (ana, bob, carol, dave), group = await group_of(one, 4)
+    texts = [(await one.send(ana, group["id"], f"m{i}")).json["message"] for i in range(3)]
+    total = 3 * len(texts) * 2  # three rounds, each message reacted to on each process
+    listening = [
+        asyncio.create_task(collect(client, listener, await client.cursor(listener),
+                                    lambda ev: len(changed(ev)) >= total, limit=60))
+        for client, listener in ((one, carol), (two, dave))
+    ]
+
+    async def changes(emoji: str) -> None:
+        for message in texts:
+            assert (await react(one, ana, group["id"], message["seq"], emoji)).status == 200
+            assert (await react(two, bob, group["id"], message["seq"], emoji)).status == 200
+
+    await asyncio.sleep(0.2)
+    await changes("👍")
+    own_redis.stop()
+    await until(lambda: metric_is(two, "chat_redis_connected", 0.0))
+    await changes("🎉")
+    own_redis.start()
+    for client in (one, two):
+        await until(lambda c=client: metric_is(c, "chat_redis_connected", 1.0))
+    await changes("👀")
+    history = await one.request("GET", f"/api/groups/{group['id']}/messages", token=ana.token)
+    final = {m["id"]: m for m in history.json["messages"]}
+    assert sum(m["version"] - 1 for m in final.values()) == total
+    for task in listening:
+        events, _ = await task
+        versions = [(m["id"], m["version"]) for m in changed(events)]
+        assert len(versions) == len(set(versions)) == total
+        assert without_reply(latest_by_id(events, {m["id"]: m for m in texts})) == without_reply(final)
