@@ -395,6 +395,32 @@ async def test_concurrent_changes_reach_every_listener_exactly_once_and_end_as_h
         assert without_reply(latest_by_id(events, stale)) == without_reply(final)
 
 
+async def test_concurrent_edits_by_the_author_on_two_devices_last_write_wins(client: Client) -> None:
+    ana, bob, group_id = await pair(client)
+    message = await sent(client, ana, group_id, "v1")
+    cursor = await client.cursor(bob)
+    answers = await asyncio.gather(*(edit(client, ana, group_id, message["seq"], f"device {i}") for i in range(2)))
+    assert sorted(a.json["message"]["version"] for a in answers) == [2, 3]
+    last = max((a.json["message"] for a in answers), key=lambda m: m["version"])
+    assert (await history(client, bob, group_id))[-1]["text"] == last["text"]
+    events, _ = await collect(client, bob, cursor, lambda ev: len(changed(ev)) >= 2)
+    assert [(m["version"], m["text"]) for m in changed(events)] == sorted(
+        (a.json["message"]["version"], a.json["message"]["text"]) for a in answers)
+
+
+async def test_reacting_and_deleting_at_once_ends_as_a_tombstone_with_no_reactions(client: Client) -> None:
+    ana, bob, group_id = await pair(client)
+    for round_ in range(5):
+        message = await sent(client, ana, group_id, f"race {round_}")
+        reacted, deleted = await asyncio.gather(
+            react(client, bob, group_id, message["seq"], "👍"), delete(client, ana, group_id, message["seq"])
+        )
+        assert deleted.status == 204
+        assert (reacted.status, reacted.error_code) in ((200, None), (404, "message_not_found"))
+        shown = (await history(client, ana, group_id))[-1]
+        assert (shown["deleted"], shown["reactions"]) == (True, [])
+
+
 async def test_a_listener_resuming_from_a_cursor_older_than_memory_gets_every_change_once(
     start_server: StartServer,
 ) -> None:

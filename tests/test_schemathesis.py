@@ -134,6 +134,8 @@ async def test_no_generated_request_gets_a_server_error_or_an_answer_outside_the
         "/api/groups/{id}/membership": {"id": playground["id"]},
         "/api/groups/{id}/messages": group_id, "/api/groups/{id}/images": group_id,
         "/api/groups/{id}/online": group_id, "/api/groups/{id}/typing": group_id,
+        "/api/groups/{id}/messages/{seq}": {**group_id, "seq": 1},
+        "/api/groups/{id}/messages/{seq}/reactions/{emoji}": {**group_id, "seq": 1},
         "/images/{key}": {"key": key}, "/images/{key}/thumb": {"key": key},
         "/static/{path}": {"path": "app.css"},
     }

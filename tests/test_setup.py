@@ -23,7 +23,8 @@ from .support.database import drop_database, query
 from .support.http import PASSWORD, free_port, unique
 from .support.servers import make_settings
 
-TABLES = {"users", "sessions", "chat_groups", "memberships", "messages", "presence", "images", "schema_migrations"}
+TABLES = {"users", "sessions", "chat_groups", "memberships", "messages", "presence", "images", "schema_migrations",
+          "reactions", "mentions", "group_log"}
 
 
 def run_py(*args: str, env: dict[str, str] | None = None, **kwargs: object) -> subprocess.CompletedProcess[str]:
