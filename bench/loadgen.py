@@ -38,6 +38,7 @@ from send_to_receive import (  # noqa: E402
     Receiver,
     check_delivery,
     milliseconds,
+    toggle,
 )
 
 from tornado_chat.config import DatabaseURL  # noqa: E402
@@ -54,7 +55,7 @@ PARK_SETTLE = 0.01  # after the server counts every poll open: time for the last
 PARK_LIMIT = 60.0
 QUIET_DB = 0.005  # seconds without a statement of others: the re-polls' own queries are all done
 DELIVERY_DEADLINE = 30.0
-FANOUT_WARMUP = 2  # messages sent to the fan-out before the measured ones, and changes before the measured ones
+FANOUT_WARMUP = 2  # sends (and then changes) in the fan-out before the measured ones
 REACTION = "👀"  # what the fan-out's changes toggle on its last message
 PINGPONG_WARMUP = 10
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -287,9 +288,9 @@ class Tracker:
         self._waiting: dict[str, tuple[int, asyncio.Event]] = {}
         self.delivered_total = 0
 
-    def expect(self, client_id: str, count: int) -> asyncio.Event:
+    def expect(self, key: str, count: int) -> asyncio.Event:
         done = asyncio.Event()
-        self._waiting[client_id] = (count, done)
+        self._waiting[key] = (count, done)
         return done
 
     def received(self, key: str, at: float) -> None:
@@ -519,21 +520,6 @@ async def send_statements(target: Target, pop: Population) -> float | None:
     return statistics.median(counts)
 
 
-def reaction_path(group_id: int, seq: int) -> str:
-    return f"/api/groups/{group_id}/messages/{seq}/reactions/{quote(REACTION)}"
-
-
-async def toggle(conn: Connection, before: dict[str, Any], toggles: int) -> dict[str, Any]:
-    """The message after toggling REACTION on it (the ``toggles``-th time: PUT when even, DELETE when
-    odd); a toggle that changed nothing would wake nobody, so it is an error."""
-    method = "DELETE" if toggles % 2 else "PUT"
-    after: dict[str, Any] = (await conn.request(method, reaction_path(before["group_id"], before["seq"])))["message"]
-    if after["version"] != before["version"] + 1:
-        raise BenchError(f"{method} of a reaction changed nothing: version {after['version']}, "
-                         f"{before['version']} before")
-    return after
-
-
 async def change_statements(target: Target, pop: Population) -> float | None:
     """Statements of one change (a reaction toggled) to a message of a group where nobody waits:
     the changer's share, to take off. The message's first change also logs its first version, one
@@ -547,10 +533,10 @@ async def change_statements(target: Target, pop: Population) -> float | None:
     try:
         body = {"text": "calibrate changes", "client_id": f"{pop.tag}-calibrate-{time.time_ns()}"}
         message = (await conn.request("POST", f"/api/groups/{group_id}/messages", body, expect=201))["message"]
-        message = await toggle(conn, message, 0)
+        message = await toggle(conn, message, REACTION, 0)
         for i in range(1, 9):  # as many PUTs as DELETEs: the median is their mean should they differ
             first = target.questions.read()
-            message = await toggle(conn, message, i)
+            message = await toggle(conn, message, REACTION, i)
             counts.append(Questions.between(first, target.questions.read()))
     finally:
         conn.close()
@@ -657,7 +643,7 @@ async def fanout_run(target: Target, pop: Population, n: int, messages: int, per
         return change_key(last["id"], last["version"] + 1)
 
     async def change(i: int) -> None:
-        made.append(await toggle(sender, made[-1] if made else sent[-1], i))
+        made.append(await toggle(sender, made[-1] if made else sent[-1], REACTION, i))
 
     changed: Rounds | None = None
     try:

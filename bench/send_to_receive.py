@@ -257,6 +257,17 @@ def check_changes(made: list[dict[str, Any]], received: list[dict[str, Any]]) ->
     )
 
 
+async def toggle(conn: Connection, before: dict[str, Any], emoji: str, toggles: int) -> dict[str, Any]:
+    """The message after toggling the caller's ``emoji`` on it, the ``toggles``-th time (PUT when even,
+    DELETE when odd); a toggle that changed nothing would wake nobody, so it is an error."""
+    method = "DELETE" if toggles % 2 else "PUT"
+    path = f"/api/groups/{before['group_id']}/messages/{before['seq']}/reactions/{quote(emoji)}"
+    after: dict[str, Any] = (await conn.request(method, path))["message"]
+    if after["version"] != before["version"] + 1:
+        raise BenchError(f"{method} {path} changed nothing: version {after['version']}, {before['version']} before")
+    return after
+
+
 async def register(port: int, username: str) -> Connection:
     conn = await Connection.open(port)
     answer = await conn.request("POST", "/api/users", {"username": username, "password": PASSWORD}, expect=201)
@@ -325,16 +336,10 @@ async def measure(port: int, count: int, reactions: bool) -> tuple[Timings, Timi
             if toggles is None:
                 continue
             # The first toggle is a warm-up one: a message's first change also logs its first version.
-            before = made[-1] if made else sent[0]
-            method = "DELETE" if i % 2 else "PUT"
-            path = f"/api/groups/{group_id}/messages/{before['seq']}/reactions/{quote(REACTION)}"
             await receiver.park()
             t0 = time.perf_counter()
-            after = (await alice.request(method, path))["message"]
+            after = await toggle(alice, made[-1] if made else sent[0], REACTION, i)
             answered_at = time.perf_counter()
-            if after["version"] != before["version"] + 1:
-                versions = f"version {after['version']}, {before['version']} before"
-                raise BenchError(f"{method} {path} changed nothing: {versions}")
             received_at = await receiver.wait_for_change(after["id"], after["version"])
             made.append(after)
             if counted:
