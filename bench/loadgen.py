@@ -38,6 +38,7 @@ from send_to_receive import (  # noqa: E402
     Receiver,
     check_delivery,
     milliseconds,
+    toggle,
 )
 
 from tornado_chat.config import DatabaseURL  # noqa: E402
@@ -54,7 +55,8 @@ PARK_SETTLE = 0.01  # after the server counts every poll open: time for the last
 PARK_LIMIT = 60.0
 QUIET_DB = 0.005  # seconds without a statement of others: the re-polls' own queries are all done
 DELIVERY_DEADLINE = 30.0
-FANOUT_WARMUP = 2  # messages sent to the fan-out before the measured ones
+FANOUT_WARMUP = 2  # sends (and then changes) in the fan-out before the measured ones
+REACTION = "👀"  # what the fan-out's changes toggle on its last message
 PINGPONG_WARMUP = 10
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -276,7 +278,7 @@ class Tracker:
     """What a run's listeners received, when, and whether all of it has arrived."""
 
     def __init__(self) -> None:
-        self.receipts: dict[str, list[float]] = defaultdict(list)  # client_id -> perf_counter() of each receipt
+        self.receipts: dict[str, list[float]] = defaultdict(list)  # key -> perf_counter() of each receipt
         self.sent_at: dict[str, float] = {}
         self.last_answer = time.perf_counter()
         self.answers = 0
@@ -286,17 +288,17 @@ class Tracker:
         self._waiting: dict[str, tuple[int, asyncio.Event]] = {}
         self.delivered_total = 0
 
-    def expect(self, client_id: str, count: int) -> asyncio.Event:
+    def expect(self, key: str, count: int) -> asyncio.Event:
         done = asyncio.Event()
-        self._waiting[client_id] = (count, done)
+        self._waiting[key] = (count, done)
         return done
 
-    def received(self, message: dict[str, Any], at: float) -> None:
-        client_id = message.get("client_id") or ""
-        times = self.receipts[client_id]
+    def received(self, key: str, at: float) -> None:
+        """A receipt of what ``key`` names: a message's client_id, or a change's ``change_key``."""
+        times = self.receipts[key]
         times.append(at)
         self.delivered_total += 1
-        waiting = self._waiting.get(client_id)
+        waiting = self._waiting.get(key)
         if waiting is not None and len(times) >= waiting[0]:
             waiting[1].set()
 
@@ -314,6 +316,12 @@ class Tracker:
             raise BenchError(f"{len(self.errors)} clients failed; the first: {self.errors[0]}")
 
 
+def change_key(message_id: int, version: int) -> str:
+    """What a change's receipts are filed under: it has no client_id, but each change of a message
+    makes exactly one new version of it."""
+    return f"change {message_id} v{version}"
+
+
 class Listener:
     """One client's long poll: poll with the last cursor, take the answer, poll again, until closed."""
 
@@ -323,6 +331,7 @@ class Listener:
         self.cursor = cursor
         self.timeout = timeout
         self.messages: list[dict[str, Any]] = []
+        self.changes: list[dict[str, Any]] = []  # the message of each message_changed, in arrival order
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -356,7 +365,12 @@ class Listener:
                 for event in answer["events"]:
                     if event["type"] == "message":
                         self.messages.append(event["message"])
-                        tracker.received(event["message"], at)
+                        tracker.received(event["message"].get("client_id") or "", at)
+                        got = True
+                    elif event["type"] == "message_changed":
+                        message = event["message"]
+                        self.changes.append(message)
+                        tracker.received(change_key(message["id"], message["version"]), at)
                         got = True
                 if got and not tracker.gate.is_set():
                     await tracker.gate.wait()
@@ -506,6 +520,29 @@ async def send_statements(target: Target, pop: Population) -> float | None:
     return statistics.median(counts)
 
 
+async def change_statements(target: Target, pop: Population) -> float | None:
+    """Statements of one change (a reaction toggled) to a message of a group where nobody waits:
+    the changer's share, to take off. The message's first change also logs its first version, one
+    statement more, so it is made before counting, as the fan-out's warm-up changes do."""
+    if target.questions is None:
+        return None
+    (changer,) = await pop.members(target.port, "calibrate", 1)
+    group_id = await pop.group(target.port, "calibrate", changer, [])
+    conn = await open_member(target.port, changer)
+    counts = []
+    try:
+        body = {"text": "calibrate changes", "client_id": f"{pop.tag}-calibrate-{time.time_ns()}"}
+        message = (await conn.request("POST", f"/api/groups/{group_id}/messages", body, expect=201))["message"]
+        message = await toggle(conn, message, REACTION, 0)
+        for i in range(1, 9):  # as many PUTs as DELETEs: the median is their mean should they differ
+            first = target.questions.read()
+            message = await toggle(conn, message, REACTION, i)
+            counts.append(Questions.between(first, target.questions.read()))
+    finally:
+        conn.close()
+    return statistics.median(counts)
+
+
 async def fanout_setup(target: Target, pop: Population, most: int) -> tuple[Member, list[Member], int]:
     """The fan-out group: a sender and ``most`` listeners; the runs use its first N listeners."""
     members = await pop.members(target.port, "fanout", most + 1)
@@ -513,10 +550,77 @@ async def fanout_setup(target: Target, pop: Population, most: int) -> tuple[Memb
     return members[0], members[1:], group_id
 
 
+@dataclass
+class Rounds:
+    """Actions (sends or changes) delivered one at a time to every listener: what the measured ones cost."""
+
+    keys: list[str]  # each measured action's receipt key
+    bursts: list[float]  # each measured action's start -> its last receipt
+    statements: int  # the database statements from each measured action's start to its last receipt, summed
+    before: Usage
+    after: Usage
+    readings: int  # the statement counter's readings between before and after, taken off
+    paused: float  # seconds spent waiting for the database to be quiet: not counted in the rate
+    answers: int  # poll answers
+    delivered: int  # receipts (of anything)
+
+
+async def one_at_a_time(target: Target, tracker: Tracker, n: int, warmup: int, count: int,
+                        key: Callable[[int], str], act: Callable[[int], Awaitable[None]]) -> Rounds:
+    """``warmup`` then ``count`` actions, each delivered to all ``n`` listeners before the next: the
+    database goes quiet; t0; ``act(i)``; every listener's receipt of ``key(i)`` (registered before
+    acting); then every listener polls again and the server counts ``n`` open. Until all ``n`` have
+    it, a listener that got it waits before it re-polls: so the statements from t0 to the last receipt
+    are the action's own and those of answering waiting polls, not the re-polls'."""
+    keys: list[str] = []
+    bursts: list[float] = []
+    statements = readings = answers = delivered = 0
+    paused = repolled = 0.0  # repolled: how long the last round's re-polls took to be open on the server
+    before: Usage | None = None
+    for i in range(warmup + count):
+        if i == warmup:
+            before = Usage.now(target)
+            readings, paused = 0, 0.0
+            answers, delivered = tracker.answers, tracker.delivered_total
+        wanted = key(i)
+        done = tracker.expect(wanted, n)
+        tracker.gate.clear()
+        first = None
+        if target.questions:
+            paused_at = time.perf_counter()
+            first, taken = await quiesce(target.questions)
+            readings += taken
+            paused += time.perf_counter() - paused_at
+        t0 = time.perf_counter()
+        tracker.sent_at[wanted] = t0
+        await act(i)
+        try:
+            await asyncio.wait_for(done.wait(), DELIVERY_DEADLINE)
+        except TimeoutError:
+            tracker.check()
+            got = len(tracker.receipts[wanted])
+            raise BenchError(f"{wanted} reached {got} of {n} listeners within {DELIVERY_DEADLINE:g} s") from None
+        finished = time.perf_counter()
+        if target.questions and first is not None:
+            statements += Questions.between(first, target.questions.read()) if i >= warmup else 0
+            readings += 1
+        tracker.gate.set()
+        if i >= warmup:
+            keys.append(wanted)
+            bursts.append(finished - t0)
+        repolled = await wait_open_polls(target, n, first_look=repolled * 0.8)
+    after = Usage.now(target)
+    assert before is not None
+    return Rounds(keys, bursts, statements, before, after, readings, paused,
+                  tracker.answers - answers, tracker.delivered_total - delivered)
+
+
 async def fanout_run(target: Target, pop: Population, n: int, messages: int, per_send: float | None,
-                     key: str) -> dict[str, Any]:
+                     key: str, changes: int = 0, per_change: float | None = None) -> dict[str, Any]:
     """N listeners with polls parked in one group; messages one at a time, each sent only when every
-    listener has the one before and has polled again (the server counts N polls open)."""
+    listener has the one before and has polled again (the server counts N polls open). Then, with
+    ``changes``, as many reaction toggles on the last message, one at a time in the same way (the
+    yardstick has no reactions: 0 for it)."""
     sender_member, members, group_id = await fanout_setup(target, pop, n)
     await wait_open_polls(target, 0, exact=True)
     await target.calibrate_scrapes()
@@ -524,88 +628,94 @@ async def fanout_run(target: Target, pop: Population, n: int, messages: int, per
     listeners = await connect_all(target.ports, members[:n], tracker)
     sender = await open_member(target.port, sender_member)
     sent: list[dict[str, Any]] = []
-    bursts: list[float] = []  # send start -> the last listener's receipt
-    burst_statements = 0
-    readings = 0
-    paused = 0.0  # waiting for the database to be quiet, not counted in the rate
-    repolled = 0.0  # how long the last round's re-polls took to be open on the server
+    made: list[dict[str, Any]] = []  # the reacted-to message after each toggle
+
+    def client_id(i: int) -> str:
+        return f"{pop.tag}-{key}-{i}"
+
+    async def send(i: int) -> None:
+        answer = await sender.request("POST", f"/api/groups/{group_id}/messages",
+                                      {"text": f"fanout {i}", "client_id": client_id(i)}, expect=201)
+        sent.append(answer["message"])
+
+    def next_change(i: int) -> str:
+        last = made[-1] if made else sent[-1]
+        return change_key(last["id"], last["version"] + 1)
+
+    async def change(i: int) -> None:
+        made.append(await toggle(sender, made[-1] if made else sent[-1], REACTION, i))
+
+    changed: Rounds | None = None
     try:
         connected_at = time.perf_counter()
         await wait_open_polls(target, n)
         settled = await tracker.quiet()
         await wait_open_polls(target, n)
         setup_s = time.perf_counter() - connected_at
-        before: Usage | None = None
-        for i in range(FANOUT_WARMUP + messages):
-            if i == FANOUT_WARMUP:
-                before = Usage.now(target)
-                readings, paused = 0, 0.0
-                answers, delivered = tracker.answers, tracker.delivered_total
-            client_id = f"{pop.tag}-{key}-{i}"
-            done = tracker.expect(client_id, n)
-            tracker.gate.clear()
-            first = None
-            if target.questions:
-                paused_at = time.perf_counter()
-                first, taken = await quiesce(target.questions)
-                readings += taken
-                paused += time.perf_counter() - paused_at
-            t0 = time.perf_counter()
-            tracker.sent_at[client_id] = t0
-            answer = await sender.request("POST", f"/api/groups/{group_id}/messages",
-                                          {"text": f"fanout {i}", "client_id": client_id}, expect=201)
-            try:
-                await asyncio.wait_for(done.wait(), DELIVERY_DEADLINE)
-            except TimeoutError:
-                tracker.check()
-                got = len(tracker.receipts[client_id])
-                raise BenchError(f"message {i} reached {got} of {n} listeners within {DELIVERY_DEADLINE:g} s") from None
-            finished = time.perf_counter()
-            if target.questions and first is not None:
-                burst_statements += Questions.between(first, target.questions.read()) if i >= FANOUT_WARMUP else 0
-                readings += 1
-            tracker.gate.set()
-            sent.append(answer["message"])
-            if i >= FANOUT_WARMUP:
-                bursts.append(finished - t0)
-            repolled = await wait_open_polls(target, n, first_look=repolled * 0.8)
-        assert before is not None
-        after = Usage.now(target)
-        per_answer = (tracker.delivered_total - delivered) / max(1, tracker.answers - answers)
+        rounds = await one_at_a_time(target, tracker, n, FANOUT_WARMUP, messages, client_id, send)
+        if changes:  # the first change of the message also logs its first version: a warm-up one
+            changed = await one_at_a_time(target, tracker, n, FANOUT_WARMUP, changes, next_change, change)
         tracker.check()
         base = sent[0]["seq"] - 1
         mine = rebased(sent, base)
         for listener in listeners:
             check_delivery(mine, rebased([m for m in listener.messages if m["group_id"] == group_id], base))
+            if [m for m in listener.changes if m["group_id"] == group_id] != made:
+                raise BenchError(f"a listener got the changes {[(m['id'], m['version']) for m in listener.changes]}, "
+                                 f"not those made, {[(m['id'], m['version']) for m in made]}, each once in order")
         extra = sum(1 for listener in listeners for m in listener.messages if m["group_id"] != group_id)
     finally:
         close_all(listeners)
         sender.close()
     deliveries = n * messages
-    measured = [f"{pop.tag}-{key}-{i}" for i in range(FANOUT_WARMUP, FANOUT_WARMUP + messages)]
-    latencies = [at - tracker.sent_at[cid] for cid in measured for at in tracker.receipts[cid]]
-    costs = before.per(after, deliveries, readings)
+    latencies = [at - tracker.sent_at[cid] for cid in rounds.keys for at in tracker.receipts[cid]]
+    costs = rounds.before.per(rounds.after, deliveries, rounds.readings)
     waiting = None
     if per_send is not None and costs["statements"] is not None:
-        waiting = (burst_statements - per_send * messages) / deliveries
-    return {
+        waiting = (rounds.statements - per_send * messages) / deliveries
+    figures = {
         "n": n,
         "messages": messages,
         "deliveries": deliveries,
         **latency_figures(latencies),
-        "deliveries_per_s": deliveries / (after.wall - before.wall - paused),
-        "burst_deliveries_per_s": deliveries / sum(bursts),
+        "deliveries_per_s": deliveries / (rounds.after.wall - rounds.before.wall - rounds.paused),
+        "burst_deliveries_per_s": deliveries / sum(rounds.bursts),
         "server_cpu_per_delivery_us": costs["server_cpu_us"],
         "db_cpu_per_delivery_us": costs["db_cpu_us"],
         "loadgen_cpu_per_delivery_us": costs["loadgen_cpu_us"],
         "statements_per_delivery": costs["statements"],
         "statements_per_waiting_delivery": waiting,
-        "messages_per_answer": per_answer,
+        "messages_per_answer": rounds.delivered / max(1, rounds.answers),
         "setup_s": setup_s,
-        "scrapes_per_message": (after.scrapes - before.scrapes) / messages,
+        "scrapes_per_message": (rounds.after.scrapes - rounds.before.scrapes) / messages,
         "scrape_cpu_us": target.scrape_cpu * 1e6,
         "settled": settled,
         "other_messages": extra,
+    }
+    if changed is not None:
+        figures.update(change_figures(changed, tracker, n, changes, per_change))
+    return figures
+
+
+def change_figures(changed: Rounds, tracker: Tracker, n: int, changes: int,
+                   per_change: float | None) -> dict[str, Any]:
+    """The fan-out's figures for changes, named apart from the messages'."""
+    deliveries = n * changes
+    latencies = [at - tracker.sent_at[k] for k in changed.keys for at in tracker.receipts[k]]
+    found = latency_figures(latencies)
+    costs = changed.before.per(changed.after, deliveries, changed.readings)
+    waiting = None
+    if per_change is not None and costs["statements"] is not None:
+        waiting = (changed.statements - per_change * changes) / deliveries
+    return {
+        "changes": changes,
+        "change_p50_ms": found["p50_ms"],
+        "change_p99_ms": found["p99_ms"],
+        "change_burst_deliveries_per_s": deliveries / sum(changed.bursts),
+        "server_cpu_per_change_delivery_us": costs["server_cpu_us"],
+        "statements_per_change": per_change,
+        "statements_per_change_delivery": costs["statements"],
+        "statements_per_waiting_change": waiting,
     }
 
 

@@ -19,11 +19,19 @@ latency is t1 - t0; the send's own round-trip (POST to 201) is reported beside
 it. A few warm-up messages are not counted. At the end every message must have
 reached B exactly once, in seq order, with the seq the sender was given.
 
+With --reactions, a message that changes is timed beside a new one, in the same
+run: after each message, A toggles a reaction on the first message (PUT, then
+DELETE, ...; each a real change, checked by its version) and the time runs until
+B's parked poll has the ``message_changed`` carrying that version. Reactions and
+messages take turns, so both meet the same server, users and machine load; on a
+shared machine only a comparison made that way holds. Every change must reach B
+exactly once, in the order made, as A's answer showed it.
+
 Each user talks over one keep-alive HTTP/1.1 connection, as a browser would:
 Tornado's simple_httpclient sends ``Connection: close`` and opens a new TCP
 connection per request, which would add connection setup to every send.
 
-Run from the repository root: ``python bench/send_to_receive.py [--messages N]``
+Run from the repository root: ``python bench/send_to_receive.py [--messages N] [--reactions]``
 (``make bench ARGS=...``). Output: one JSON object on a line, then a table.
 """
 
@@ -46,6 +54,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -63,6 +72,8 @@ from tornado_chat.dbserver import DBServerError, EmbeddedMariaDB  # noqa: E402
 log = logging.getLogger("bench")
 
 SCENARIO = "send_to_receive"
+REACTIONS_SCENARIO = "send_to_receive_reactions"
+REACTION = "👍"  # toggled on one message with --reactions
 WARMUP_MESSAGES = 10
 PARK_DELAY = 0.02  # after sending B's poll, before A sends: time for the poll to park on the server
 POLL_TIMEOUT = 30  # seconds; the long poll's own timeout, far above any delivery we expect
@@ -124,7 +135,8 @@ class Connection:
 
 
 class Receiver:
-    """User B: keeps a long poll parked and collects, in arrival order, the group's messages it gets."""
+    """User B: keeps a long poll parked and collects, in arrival order, the group's messages and
+    changes to them (``message_changed``) that it gets."""
 
     def __init__(self, conn: Connection, group_id: int, cursor: str) -> None:
         self._conn = conn
@@ -132,6 +144,7 @@ class Receiver:
         self._cursor = cursor
         self._poll: asyncio.Task[tuple[float, dict[str, Any]]] | None = None
         self.received: list[dict[str, Any]] = []
+        self.changed: list[dict[str, Any]] = []  # the message after each change, in arrival order
 
     async def _events(self, timeout: int) -> tuple[float, dict[str, Any]]:
         """One events request; the time is taken here, the moment its answer has been read."""
@@ -139,14 +152,16 @@ class Receiver:
         return time.perf_counter(), answer
 
     def _take(self, answer: dict[str, Any]) -> list[dict[str, Any]]:
+        """Keep the group's new messages and changes; the events of both kinds, in order."""
         self._cursor = answer["cursor"]
-        messages = [
-            e["message"]
+        events = [
+            e
             for e in answer["events"]
-            if e["type"] == "message" and e["message"]["group_id"] == self._group_id
+            if e["type"] in ("message", "message_changed") and e["message"]["group_id"] == self._group_id
         ]
-        self.received += messages
-        return messages
+        for event in events:
+            (self.received if event["type"] == "message" else self.changed).append(event["message"])
+        return events
 
     async def _answer(self) -> tuple[float, list[dict[str, Any]]]:
         """Wait for the poll in flight (sending one if none is) and take its answer."""
@@ -168,16 +183,31 @@ class Receiver:
                 return
             await self._answer()
 
-    async def wait_for(self, client_id: str) -> float:
-        """perf_counter() when the answer carrying the message with ``client_id`` was read."""
+    async def _wait(self, wanted: Callable[[dict[str, Any]], bool], what: str) -> float:
+        """perf_counter() when the answer carrying an event that is ``wanted`` was read."""
         try:
             async with asyncio.timeout(DELIVERY_DEADLINE):
                 while True:
-                    answered_at, messages = await self._answer()
-                    if any(m["client_id"] == client_id for m in messages):
+                    answered_at, events = await self._answer()
+                    if any(wanted(e) for e in events):
                         return answered_at
         except TimeoutError:
-            raise BenchError(f"message {client_id} did not reach the receiver within {DELIVERY_DEADLINE:g} s") from None
+            raise BenchError(f"{what} did not reach the receiver within {DELIVERY_DEADLINE:g} s") from None
+
+    async def wait_for(self, client_id: str) -> float:
+        """perf_counter() when the answer carrying the message with ``client_id`` was read."""
+        return await self._wait(
+            lambda e: e["type"] == "message" and e["message"]["client_id"] == client_id, f"message {client_id}"
+        )
+
+    async def wait_for_change(self, message_id: int, version: int) -> float:
+        """perf_counter() when the answer carrying ``version`` of message ``message_id`` was read."""
+        return await self._wait(
+            lambda e: e["type"] == "message_changed"
+            and e["message"]["id"] == message_id
+            and e["message"]["version"] == version,
+            f"version {version} of message {message_id}",
+        )
 
     async def drain(self) -> None:
         """A last poll that does not wait, so that a late duplicate would be seen."""
@@ -209,6 +239,35 @@ def check_delivery(sent: list[dict[str, Any]], received: list[dict[str, Any]]) -
     )
 
 
+def check_changes(made: list[dict[str, Any]], received: list[dict[str, Any]]) -> None:
+    """Every change made reached B exactly once, in the order made, as the changer was answered."""
+    if received == made:
+        return
+    counts = Counter((m["id"], m["version"]) for m in received)
+    duplicated = sorted(key for key, n in counts.items() if n > 1)
+    missing = [(m["id"], m["version"]) for m in made if (m["id"], m["version"]) not in counts]
+    pairs = enumerate(zip(received, made, strict=False))
+    first = next((i for i, (g, w) in pairs if g != w), min(len(received), len(made)))
+    got = received[first] if first < len(received) else None
+    want = made[first] if first < len(made) else None
+    raise BenchError(
+        f"changes were delivered wrong: {len(received)} received for {len(made)} made; (message id, version) "
+        f"duplicated {duplicated[:10]}, missing {missing[:10]}; first difference at position {first}: "
+        f"got {got}, expected {want}"
+    )
+
+
+async def toggle(conn: Connection, before: dict[str, Any], emoji: str, toggles: int) -> dict[str, Any]:
+    """The message after toggling the caller's ``emoji`` on it, the ``toggles``-th time (PUT when even,
+    DELETE when odd); a toggle that changed nothing would wake nobody, so it is an error."""
+    method = "DELETE" if toggles % 2 else "PUT"
+    path = f"/api/groups/{before['group_id']}/messages/{before['seq']}/reactions/{quote(emoji)}"
+    after: dict[str, Any] = (await conn.request(method, path))["message"]
+    if after["version"] != before["version"] + 1:
+        raise BenchError(f"{method} {path} changed nothing: version {after['version']}, {before['version']} before")
+    return after
+
+
 async def register(port: int, username: str) -> Connection:
     conn = await Connection.open(port)
     answer = await conn.request("POST", "/api/users", {"username": username, "password": PASSWORD}, expect=201)
@@ -235,8 +294,22 @@ async def wait_healthy(server: subprocess.Popen[bytes], port: int) -> None:
         await asyncio.sleep(0.1)
 
 
-async def measure(port: int, count: int) -> tuple[list[float], list[float]]:
-    """Latencies and send round-trips, in seconds, of ``count`` messages after the warm-up."""
+@dataclass
+class Timings:
+    """One kind of action's samples after the warm-up, in seconds."""
+
+    latencies: list[float] = field(default_factory=list)  # the action's start -> B's poll answer carrying it read
+    round_trips: list[float] = field(default_factory=list)  # the action's start -> its own answer read
+
+    def add(self, started: float, answered: float, received: float) -> None:
+        self.latencies.append(received - started)
+        self.round_trips.append(answered - started)
+
+
+async def measure(port: int, count: int, reactions: bool) -> tuple[Timings, Timings | None]:
+    """``count`` messages after the warm-up; with ``reactions``, after each message a reaction toggled
+    on the first one (PUT, then DELETE, then PUT, ...: each a real change), timed the same way, so
+    that both kinds are measured by the same users on the same server, in turns."""
     run = secrets.token_hex(4)
     alice = await register(port, f"bench_a_{run}")
     bob = await register(port, f"bench_b_{run}")
@@ -246,9 +319,10 @@ async def measure(port: int, count: int) -> tuple[list[float], list[float]]:
         await bob.request("PUT", f"/api/groups/{group_id}/membership")
         receiver = Receiver(bob, group_id, (await bob.request("GET", "/api/events"))["cursor"])
         sent: list[dict[str, Any]] = []
-        latencies: list[float] = []
-        round_trips: list[float] = []
+        made: list[dict[str, Any]] = []  # the reacted-to message after each toggle, as A was answered
+        messages, toggles = Timings(), Timings() if reactions else None
         for i in range(WARMUP_MESSAGES + count):
+            counted = i >= WARMUP_MESSAGES
             client_id = f"{run}-{i}"
             body = {"text": f"bench message {i} of run {run}", "client_id": client_id}
             await receiver.park()
@@ -257,12 +331,23 @@ async def measure(port: int, count: int) -> tuple[list[float], list[float]]:
             sent_at = time.perf_counter()
             received_at = await receiver.wait_for(client_id)
             sent.append(answer["message"])
-            if i >= WARMUP_MESSAGES:
-                latencies.append(received_at - t0)
-                round_trips.append(sent_at - t0)
+            if counted:
+                messages.add(t0, sent_at, received_at)
+            if toggles is None:
+                continue
+            # The first toggle is a warm-up one: a message's first change also logs its first version.
+            await receiver.park()
+            t0 = time.perf_counter()
+            after = await toggle(alice, made[-1] if made else sent[0], REACTION, i)
+            answered_at = time.perf_counter()
+            received_at = await receiver.wait_for_change(after["id"], after["version"])
+            made.append(after)
+            if counted:
+                toggles.add(t0, answered_at, received_at)
         await receiver.drain()
         check_delivery(sent, receiver.received)
-        return latencies, round_trips
+        check_changes(made, receiver.changed)
+        return messages, toggles
     finally:
         if receiver is not None:
             receiver.close()
@@ -270,10 +355,15 @@ async def measure(port: int, count: int) -> tuple[list[float], list[float]]:
         bob.close()
 
 
-async def bench(server: subprocess.Popen[bytes], port: int, count: int) -> tuple[list[float], list[float]]:
+async def bench(
+    server: subprocess.Popen[bytes], port: int, count: int, reactions: bool = False
+) -> tuple[Timings, Timings | None]:
     await wait_healthy(server, port)
-    log.info("server healthy; sending %d warm-up and %d measured messages", WARMUP_MESSAGES, count)
-    return await measure(port, count)
+    log.info(
+        "server healthy; %d warm-up and %d measured messages%s", WARMUP_MESSAGES, count,
+        ", each followed by a reaction toggled" if reactions else "",
+    )
+    return await measure(port, count, reactions)
 
 
 def tail(path: Path, lines: int = 20) -> str:
@@ -363,6 +453,14 @@ def milliseconds(seconds: list[float]) -> dict[str, float]:
     }
 
 
+def common_fields() -> dict[str, Any]:
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "python": platform.python_version(),
+        "tornado": tornado.version,
+    }
+
+
 def report(latencies: list[float], round_trips: list[float]) -> dict[str, Any]:
     figures = {name: round(value, 3) for name, value in milliseconds(latencies).items()}
     return {
@@ -370,9 +468,7 @@ def report(latencies: list[float], round_trips: list[float]) -> dict[str, Any]:
         "n": len(latencies),
         **figures,
         "send_rtt_median_ms": round(statistics.median(round_trips) * 1000, 3),
-        "date": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "python": platform.python_version(),
-        "tornado": tornado.version,
+        **common_fields(),
     }
 
 
@@ -389,6 +485,43 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join([title, *(f"  {name:<24}{value:>9.2f} ms" for name, value in rows)])
 
 
+def kind_figures(timings: Timings) -> dict[str, float]:
+    """Latency figures of one kind of action, its own round-trip, and what came after that."""
+    found = milliseconds(timings.latencies)
+    found["rtt_median_ms"] = statistics.median(timings.round_trips) * 1000
+    after = [lat - rtt for lat, rtt in zip(timings.latencies, timings.round_trips, strict=True)]
+    found["after_rtt_median_ms"] = statistics.median(after) * 1000
+    return {name: round(value, 3) for name, value in found.items()}
+
+
+def reactions_report(messages: Timings, toggles: Timings) -> dict[str, Any]:
+    message, reaction = kind_figures(messages), kind_figures(toggles)
+    return {
+        "scenario": REACTIONS_SCENARIO,
+        "n": len(messages.latencies),
+        "message": message,
+        "reaction": reaction,
+        "ratio_median": round(reaction["median_ms"] / message["median_ms"], 3),
+        "ratio_p99": round(reaction["p99_ms"] / message["p99_ms"], 3),
+        **common_fields(),
+    }
+
+
+def reactions_table(result: dict[str, Any]) -> str:
+    message, reaction = result["message"], result["reaction"]
+    title = (f"A's action -> B's parked long poll, {result['n']} messages and {result['n']} reactions "
+             "toggled, in turns, one at a time")
+    lines = [title, f"  {'':<28}{'message':>12}{'reaction':>12}{'reaction/message':>18}"]
+    for label, key in (
+        ("median", "median_ms"), ("p90", "p90_ms"), ("p99", "p99_ms"), ("min", "min_ms"), ("max", "max_ms"),
+        ("own round-trip, median", "rtt_median_ms"), ("after its answer, median", "after_rtt_median_ms"),
+    ):
+        ratio = {"median_ms": result["ratio_median"], "p99_ms": result["ratio_p99"]}.get(key)
+        lines.append(f"  {label:<28}{message[key]:>9.2f} ms{reaction[key]:>9.2f} ms"
+                     + (f"{ratio:>18.2f}" if ratio is not None else ""))
+    return "\n".join(lines)
+
+
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every benchmark here takes."""
     parser.add_argument(
@@ -403,6 +536,12 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=100, help="messages measured, after the warm-up (default 100)")
+    parser.add_argument(
+        "--reactions",
+        action="store_true",
+        help="after each message, toggle a reaction (PUT, DELETE, ...) on one message and time it the same way: "
+        "as many reactions as messages, reported side by side",
+    )
     add_common_arguments(parser)
     args = parser.parse_args(argv)
     if args.messages < 2:
@@ -449,9 +588,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
     async def measure(server: subprocess.Popen[bytes], port: int) -> dict[str, Any]:
-        return report(*await bench(server, port, args.messages))
+        messages, toggles = await bench(server, port, args.messages, args.reactions)
+        if toggles is None:
+            return report(messages.latencies, messages.round_trips)
+        return reactions_report(messages, toggles)
 
-    return run_against_one_server("send_to_receive", args, measure, table)
+    if args.reactions:
+        return run_against_one_server(REACTIONS_SCENARIO, args, measure, reactions_table)
+    return run_against_one_server(SCENARIO, args, measure, table)
 
 
 if __name__ == "__main__":

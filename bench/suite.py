@@ -78,6 +78,7 @@ class Sizes:
     pingpong_messages: int = 200
     fanout_ns: tuple[int, ...] = (100, 1000, 2000)
     fanout_messages: int = 20
+    fanout_changes: int = 10  # reactions toggled after the messages, tornado_chat only
     idle_ns: tuple[int, ...] = (1000, 5000, 10000)
     idle_window: float = 10.0
     group_size: int = 100
@@ -239,6 +240,7 @@ class Suite:
         tag = secrets.token_hex(2)
         self.pops = {YARD: Population(f"y{tag}"), CHAT: Population(f"c{tag}")}
         self.per_send: float | None = None
+        self.per_change: float | None = None
 
     async def hello(self) -> dict[str, Any]:
         s = self.sizes
@@ -270,12 +272,18 @@ class Suite:
         log.info("a send into a group where nobody waits makes %s database statements", self.per_send)
         return self.per_send
 
+    async def calibrate_changes(self, target: Target) -> float | None:
+        self.per_change = await loadgen.change_statements(target, self.pops[CHAT])
+        log.info("a change to a message of a group where nobody waits makes %s database statements", self.per_change)
+        return self.per_change
+
     async def fanout(self) -> dict[str, Any]:
         s = self.sizes
         log.info("registering %d users on each side", max(s.fanout_ns) + 1)
         await loadgen.fanout_setup(await self.servers.yardstick(), self.pops[YARD], max(s.fanout_ns))
         await loadgen.fanout_setup(await self.servers.chat(), self.pops[CHAT], max(s.fanout_ns))
         per_send = await self.calibrate(await self.servers.chat())
+        per_change = await self.calibrate_changes(await self.servers.chat())
         cases = []
         for n in s.fanout_ns:
             async def yard(r: int, n: int = n) -> dict:
@@ -284,9 +292,10 @@ class Suite:
 
             async def chat(r: int, n: int = n) -> dict:
                 target = await self.servers.chat()
-                return await loadgen.fanout_run(target, self.pops[CHAT], n, s.fanout_messages, per_send, f"fo{n}-{r}")
+                return await loadgen.fanout_run(target, self.pops[CHAT], n, s.fanout_messages, per_send, f"fo{n}-{r}",
+                                                s.fanout_changes, per_change)
 
-            cases.append(compare({"n": n, "messages": s.fanout_messages},
+            cases.append(compare({"n": n, "messages": s.fanout_messages, "changes": s.fanout_changes},
                                  *await turns(s.runs, yard, chat, f"fanout N={n}")))
         return {"cases": cases}
 
@@ -362,6 +371,14 @@ class Suite:
 # Printing
 
 
+FANOUT_CHANGES = [  # the fan-out's reactions toggled (tornado_chat only)
+    ("change_p50_ms", "change -> each receipt p50", "ms"), ("change_p99_ms", "p99", "ms"),
+    ("change_burst_deliveries_per_s", "changes delivered/s (change -> last)", "/s"),
+    ("server_cpu_per_change_delivery_us", "server CPU per change delivered", "us"),
+    ("statements_per_change", "statements of a change, nobody waiting", ""),
+    ("statements_per_change_delivery", "database statements per change delivered", ""),
+    ("statements_per_waiting_change", "... answering the waiting poll", ""),
+]
 FIGURES: dict[str, list[tuple[str, str, str]]] = {  # scenario -> (key, label, unit)
     "pingpong": [("p50_ms", "send -> receipt p50", "ms"), ("p90_ms", "p90", "ms"), ("p99_ms", "p99", "ms"),
                  ("max_ms", "max", "ms"), ("server_cpu_per_delivery_us", "server CPU per delivery", "us"),
@@ -398,7 +415,8 @@ FIGURES: dict[str, list[tuple[str, str, str]]] = {  # scenario -> (key, label, u
     "hello": [("requests_per_s", "requests/s", "/s"), ("server_cpu_per_request_us", "server CPU per request", "us"),
               ("loadgen_cpu_per_request_us", "load generator CPU per request", "us")],
 }
-FIGURES["multiprocess"] = FIGURES["fanout"]
+FIGURES["multiprocess"] = list(FIGURES["fanout"])
+FIGURES["fanout"] += FANOUT_CHANGES
 
 
 def number(value: Any, unit: str = "") -> str:
@@ -461,6 +479,8 @@ GOALS = (
     Goal("idle", "idle: database statements/s", "statements_per_s", "abs<=", 1.0, 5000),
     Goal("fanout", "statements per delivery to a waiting poll", "statements_per_waiting_delivery", "abs<=", 0.0,
          1000),
+    Goal("fanout", "statements per change delivered to a waiting poll", "statements_per_waiting_change", "abs<=", 0.0,
+         1000),
     Goal("throughput", "throughput: accepted sends/s", "sends_per_s", "ratio>=", 0.75),
     Goal("throughput", "throughput: every one delivered", "delivered_all", "abs==", 1),
     Goal("storm", "storm: errors", "errors", "abs<=", 0),
@@ -518,10 +538,10 @@ def summary(results: dict[str, dict[str, Any]]) -> tuple[list[dict[str, Any]], l
 
 def summary_table(rows: list[dict[str, Any]], notes: list[str]) -> str:
     lines = ["== summary: tornado_chat against the yardstick (medians; ratio = tornado_chat / yardstick)",
-             f"  {'target':<52}{'yardstick':>11}{'tornado_chat':>14}{'ratio':>8}  {'goal':<22}verdict"]
+             f"  {'target':<60}{'yardstick':>11}{'tornado_chat':>14}{'ratio':>8}  {'goal':<22}verdict"]
     for row in rows:
         ratio = row.get("ratio")
-        lines.append(f"  {row['target']:<52}{number(row.get(YARD)):>11}{number(row.get(CHAT)):>14}"
+        lines.append(f"  {row['target']:<60}{number(row.get(YARD)):>11}{number(row.get(CHAT)):>14}"
                      f"{'' if ratio is None else f'{ratio:.2f}':>8}  {row.get('goal', ''):<22}{row['verdict']}")
     return "\n".join(lines + [f"  {note}" for note in notes])
 
@@ -549,6 +569,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, help="seconds of sending in throughput (default 30; 5 with --quick)")
     parser.add_argument("--senders", type=int, help="throughput's senders (default 4)")
     parser.add_argument("--fanout-n", help="comma-separated listener counts of the fan-out (default 100,1000,2000)")
+    parser.add_argument("--fanout-changes", type=int,
+                        help="reactions toggled after the fan-out's messages, tornado_chat only (default 10)")
     parser.add_argument("--idle-n", help="comma-separated held-poll counts of idle (default 1000,5000,10000)")
     parser.add_argument("--markdown", action="store_true", help="also print the summary as a Markdown table")
     parser.add_argument(
@@ -565,7 +587,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.chosen = [s for s in SCENARIOS if s in chosen]
     sizes = QUICK if args.quick else FULL
     changes: dict[str, Any] = {}
-    for name, attr in (("runs", "runs"), ("duration", "duration"), ("senders", "senders")):
+    for name, attr in (("runs", "runs"), ("duration", "duration"), ("senders", "senders"),
+                       ("fanout_changes", "fanout_changes")):
         if getattr(args, name) is not None:
             changes[attr] = getattr(args, name)
     for option, attr in ((args.fanout_n, "fanout_ns"), (args.idle_n, "idle_ns")):
@@ -574,6 +597,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.sizes = replace(sizes, **changes)
     if args.sizes.runs < 1:
         parser.error("--runs must be at least 1")
+    if args.sizes.fanout_changes < 0:
+        parser.error("--fanout-changes must be at least 0")
     return args
 
 
