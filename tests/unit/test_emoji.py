@@ -3,7 +3,6 @@ each), which are refused with ``invalid_emoji``, and that no string costs much t
 
 from __future__ import annotations
 
-import time
 import unicodedata
 
 import pytest
@@ -11,6 +10,7 @@ import regex
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tornado_chat import validation
 from tornado_chat.validation import EMOJI_MAX_CODE_POINTS, Invalid, emoji
 
 VS15, VS16, ZWJ, KEYCAP, CANCEL_TAG = "\ufe0e", "\ufe0f", "\u200d", "\u20e3", "\U000e007f"
@@ -179,11 +179,15 @@ def test_an_emoji_is_at_most_32_code_points() -> None:
         pytest.param("\ud800" * 1_000_000, id="1M-lone-surrogates"),
     ],
 )
-def test_a_long_string_is_refused_before_any_work(raw: str) -> None:
-    start = time.perf_counter()
-    for _ in range(1000):
-        refused_code(raw)
-    assert (time.perf_counter() - start) / 1000 < 50e-6
+def test_a_long_string_is_refused_before_any_work(raw: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refused by its length alone: the grammar never reads it (bench/text_rules.py times it)."""
+
+    class Untouchable:
+        def fullmatch(self, text: str) -> None:
+            raise AssertionError("the grammar read a string the length check should have refused")
+
+    monkeypatch.setattr(validation, "EMOJI_RE", Untouchable())
+    assert refused_code(raw) == "invalid_emoji"
 
 
 EMOJI_PARTS = st.sampled_from(
@@ -203,13 +207,3 @@ def test_any_text_is_an_emoji_or_invalid_emoji_and_never_anything_else(raw: str)
         assert len(regex.findall(r"\X", stored)) == 1
         assert emoji(stored) == stored
         assert stored.replace(VS16, "") == raw.replace(VS16, "")
-
-
-@given(ANY_TEXT)
-def test_no_text_takes_long(raw: str) -> None:
-    start = time.perf_counter()
-    try:
-        emoji(raw)
-    except Invalid:
-        pass
-    assert time.perf_counter() - start < 0.05

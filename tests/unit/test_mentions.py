@@ -1,9 +1,7 @@
 """Who a text mentions: ``@username`` as a whole word, lowercased, each once, in order;
-never inside an address, a handle on another server or a URL; in linear time."""
+never inside an address, a handle on another server or a URL."""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 from hypothesis import given
@@ -113,33 +111,21 @@ def test_names_of_no_one_are_returned_for_the_caller_to_check_membership() -> No
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "names"),
     [
-        pytest.param("@" * TEXT_MAX_CHARS, id="all-at-signs"),
-        pytest.param("@a" * (TEXT_MAX_CHARS // 2), id="at-and-letter"),
-        pytest.param("@abc " * (TEXT_MAX_CHARS // 5), id="800-mentions"),
-        pytest.param("@" + "a" * (TEXT_MAX_CHARS - 1), id="one-overlong-name"),
-        pytest.param("a" * TEXT_MAX_CHARS, id="one-long-word"),
-        pytest.param("a." * (TEXT_MAX_CHARS // 2), id="scheme-characters"),
-        pytest.param("a://" * (TEXT_MAX_CHARS // 4), id="url-after-url"),
-        pytest.param(("@" + "a" * 33 + " ") * (TEXT_MAX_CHARS // 35), id="overlong-names"),
+        pytest.param("@" * TEXT_MAX_CHARS, [], id="all-at-signs"),
+        pytest.param("@a" * (TEXT_MAX_CHARS // 2), [], id="at-and-letter"),
+        pytest.param("@abc " * (TEXT_MAX_CHARS // 5), ["abc"], id="800-mentions"),
+        pytest.param("@" + "a" * (TEXT_MAX_CHARS - 1), [], id="one-overlong-name"),
+        pytest.param("a" * TEXT_MAX_CHARS, [], id="one-long-word"),
+        pytest.param("a." * (TEXT_MAX_CHARS // 2), [], id="scheme-characters"),
+        pytest.param("a://" * (TEXT_MAX_CHARS // 4), [], id="url-after-url"),
+        pytest.param(("@" + "a" * 33 + " ") * (TEXT_MAX_CHARS // 35), [], id="overlong-names"),
     ],
 )
-def test_a_longest_text_is_parsed_in_milliseconds(text: str) -> None:
-    start = time.perf_counter()
-    mentioned_names(text)
-    assert time.perf_counter() - start < 0.02
-
-
-def test_the_work_grows_linearly_with_the_text() -> None:
-    def seconds(text: str) -> float:
-        start = time.perf_counter()
-        for _ in range(5):
-            mentioned_names(text)
-        return time.perf_counter() - start
-
-    small, large = seconds("a." * 2000), seconds("a." * 20000)
-    assert large < 30 * small
+def test_the_longest_hostile_texts_mention_exactly_who_they_name(text: str, names: list[str]) -> None:
+    """How long these take is bench/text_rules.py's to measure; here, what they give."""
+    assert mentioned_names(text) == names
 
 
 MENTION_PARTS = st.sampled_from(

@@ -61,7 +61,7 @@ async def complete(cur: aiomysql.Cursor, rows: list[tuple[Message, int | None]])
         return []
     replies = await _originals(cur, rows)
     changed = [m.id for m, _ in rows if m.version > 1 and not m.deleted]  # only a change adds reactions
-    reactions = await _reactions(cur, changed) if changed else {}
+    reactions = await reactions_of(cur, changed) if changed else {}
     mentioning = [m.id for m, _ in rows if m.text and "@" in m.text]
     mentions = await _mentions(cur, mentioning) if mentioning else {}
     return [
@@ -92,7 +92,7 @@ async def _originals(cur: aiomysql.Cursor, rows: list[tuple[Message, int | None]
     return found
 
 
-async def _reactions(cur: aiomysql.Cursor, message_ids: list[int]) -> dict[int, tuple[Reaction, ...]]:
+async def reactions_of(cur: aiomysql.Cursor, message_ids: list[int]) -> dict[int, tuple[Reaction, ...]]:
     """Each message's reactions: emoji in the order first used, users in the order they reacted."""
     await cur.execute(
         f"""SELECT r.message_id, r.emoji, u.id, u.username FROM reactions r JOIN users u ON u.id = r.user_id
