@@ -377,6 +377,54 @@ async def test_a_new_messages_line_shows_where_unread_messages_begin_and_is_scro
     await expect(line).to_have_count(0)
 
 
+async def test_messages_that_come_while_the_page_is_hidden_get_a_new_messages_line(
+    server: Server, browser: Browser
+) -> None:
+    client = server.client()
+    ana, bob, group = await pair_in_group(client)
+    await say(client, ana, group, "seen")
+    page = await open_as(browser, server, bob)
+    await expect(log(page).locator(".message")).to_have_count(1)
+    await page.evaluate("Object.defineProperty(document, 'hidden', { configurable: true, get: () => true })")
+    await say(client, ana, group, "while away 1")
+    await expect(log(page).locator(".unread-line")).to_have_text("1 new message")
+    await say(client, ana, group, "while away 2")
+    await expect(log(page).locator(".unread-line")).to_have_text("2 new messages")
+    assert await log(page).locator(".unread-line + .message .text").inner_text() == "while away 1"
+    await page.evaluate("""() => {
+        delete document.hidden;
+        document.dispatchEvent(new Event("visibilitychange"));
+    }""")
+    await expect(page.get_by_role("tab", name=str(group["name"])).locator(".unread")).to_have_count(0)
+    await say(client, ana, group, "back again")
+    await expect(log(page).locator(".message")).to_have_count(4)
+    await expect(log(page).locator(".unread-line")).to_have_count(1)  # it stays where it was
+
+
+async def test_a_group_opens_again_where_the_reader_left_it(server: Server, browser: Browser) -> None:
+    client = server.client()
+    ana, bob, group = await pair_in_group(client)
+    other = await client.create_group(bob, "aaa-other")
+    for i in range(50):
+        await say(client, ana, group, f"message number {i}")
+    page = await open_as(browser, server, bob)
+    await page.get_by_role("tab", name=str(group["name"])).click()
+    await expect(log(page).locator(".message")).to_have_count(50)
+    where = "node => node.getBoundingClientRect().top"
+    target = log(page).get_by_text("message number 20", exact=True)
+    await target.evaluate("node => node.scrollIntoView({ block: 'center' })")
+    before = await target.evaluate(where)
+    await page.get_by_role("tab", name=str(other["name"])).click()
+    await page.get_by_role("tab", name=str(group["name"])).click()
+    assert round(await target.evaluate(where)) == round(before)
+    # At the bottom when leaving: at the bottom again, the newest message in view.
+    await log(page).evaluate("node => node.scrollTop = node.scrollHeight")
+    await page.get_by_role("tab", name=str(other["name"])).click()
+    await say(client, ana, group, "newest")
+    await page.get_by_role("tab", name=str(group["name"])).click()
+    await expect(log(page).get_by_text("newest")).to_be_in_viewport()
+
+
 # 8. Joins and leaves
 
 

@@ -11,6 +11,7 @@
 import { Announcer } from "./announcer.js";
 import { Days } from "./days.js";
 import { el } from "./dom.js";
+import { Lines } from "./lines.js";
 import { MessageViews } from "./message.js";
 import { Stamps } from "./stamps.js";
 import { Timeline } from "./timeline.js";
@@ -27,7 +28,6 @@ export class Conversation {
     this.log = dom.messages;
     this.store = store;
     this.t = t;
-    this.plural = new Intl.PluralRules(locale);
     this.days = new Days(locale, t);
     this.views = new MessageViews(store.me, {
       t,
@@ -36,6 +36,7 @@ export class Conversation {
       onOpenImage: (message, link) => this.viewer.open(message, link),
     });
     this.timeline = new Timeline(this.log, { views: this.views, days: this.days });
+    this.lines = new Lines(this.timeline, { t, days: this.days, locale });
     this.viewer = new Viewer(document.body, {
       t,
       days: this.days,
@@ -44,9 +45,8 @@ export class Conversation {
     });
     this.announcer = new Announcer(document.body);
     this.state = null;
-    this.marks = new WeakMap(); // group state -> {system: [lines], unread: {seq, count} | null, place}
+    this.places = new WeakMap(); // group state -> where the reader was when they left it
     this.pendingNodes = new Map(); // client_id -> node, in the order they show
-    this.unreadLine = null;
     this.opening = false; // until the first page of history has placed the reader
     this.pinned = true; // at the bottom, and kept there when the view changes size
     this.placeholder = el("p", "no-messages", t("No messages yet. Say hello!"));
@@ -65,7 +65,7 @@ export class Conversation {
       if (state && state === this.state) handler(...args);
     };
     store.on("active", (state) => this.show(state));
-    store.on("unread", (state) => this.counted(state));
+    store.on("unread", (state) => this.lines.counted(state, state === this.state));
     store.on("message", (state, message, { mine }) => this.arrived(state, message, mine));
     store.on("member", (state, event) => this.member(state, event));
     store.on("message-changed", shown((message) => this.replace(message)));
@@ -74,11 +74,6 @@ export class Conversation {
     store.on("pending-changed", shown((entry) => this.replacePending(entry)));
     store.on("pending-removed", shown((entry) => this.removePending(entry)));
     store.on("progress", shown((entry) => this.views.progress(this.pendingNodes.get(entry.clientId), entry)));
-  }
-
-  marksOf(state) {
-    if (!this.marks.has(state)) this.marks.set(state, { system: [], unread: null, place: null });
-    return this.marks.get(state);
   }
 
   sorted() {
@@ -93,31 +88,27 @@ export class Conversation {
       this.scrollToBottom();
       return;
     }
-    if (this.state && this.store.groups.has(this.state.group.id)) this.marksOf(this.state).place = this.place();
+    if (this.state && this.store.groups.has(this.state.group.id)) this.places.set(this.state, this.place());
     this.state = state;
     this.timeline.clear();
     this.pendingNodes.clear();
-    this.unreadLine = null;
     this.stamps.forget();
     if (!state) return;
-    const marks = this.marksOf(state);
     this.timeline.addMany([...state.messages.values()]);
-    for (const line of marks.system) this.placeSystem(line);
-    if (marks.unread?.seq != null) this.placeUnread(marks.unread);
-    marks.unread = null;
+    this.lines.build(state);
     for (const entry of state.pending.values()) this.log.append(this.pendingNode(entry));
     this.updateNotes();
     this.stamps.ensure();
     this.opening = !state.historyLoaded;
-    this.settle(marks.place);
-    marks.place = null;
+    this.settle(this.places.get(state));
+    this.places.delete(state);
   }
 
   // Where the reader lands on opening a group: at the "new messages" line,
   // else where they were when they left it, else at the bottom.
   settle(place) {
     const node = place && this.timeline.nodes.get(place.id);
-    if (this.unreadLine) this.log.scrollTop = this.offset(this.unreadLine) - LINE_MARGIN_PX;
+    if (this.lines.unreadLine) this.log.scrollTop = this.offset(this.lines.unreadLine) - LINE_MARGIN_PX;
     else if (node) this.log.scrollTop = this.offset(node) - place.offset;
     else this.scrollToBottom();
     this.pinned = this.atBottom();
@@ -126,9 +117,9 @@ export class Conversation {
   // Where the reader is, unless at the bottom: the first message in view.
   place() {
     if (this.atBottom()) return null;
-    for (const [id, node] of this.timeline.nodes) {
+    for (const node of this.log.querySelectorAll(":scope > .message:not(.pending)")) {
       const offset = this.offset(node) - this.log.scrollTop;
-      if (offset + node.offsetHeight > 0) return { id, offset };
+      if (offset + node.offsetHeight > 0) return { id: Number(node.dataset.id), offset };
     }
     return null;
   }
@@ -137,27 +128,9 @@ export class Conversation {
     return node.getBoundingClientRect().top - this.log.getBoundingClientRect().top + this.log.scrollTop;
   }
 
-  // Unread messages of a group (counted by the store while it was not in
-  // view): where they begin is remembered, with their number, for the line.
-  counted(state) {
-    const marks = this.marksOf(state);
-    if (!state.unread) {
-      if (state === this.state) marks.unread = null; // read in view: the line stays until the group changes
-      return;
-    }
-    if (!marks.unread) {
-      marks.unread = { seq: null, count: 0 };
-      if (state === this.state) this.dropUnreadLine();
-    }
-    marks.unread.count = state.unread;
-    if (state === this.state && this.unreadLine) this.unreadLine.firstChild.textContent = this.unreadLabel(state.unread);
-  }
-
   arrived(state, message, mine) {
-    const unread = this.marksOf(state).unread;
-    if (unread && unread.seq === null && !mine) unread.seq = message.seq;
+    this.lines.arrived(state, message, mine, state === this.state);
     if (state !== this.state) return;
-    if (unread && unread.seq === message.seq && !this.unreadLine) this.placeUnread(unread);
     this.add(message, { toBottom: mine });
     if (mine) return;
     const name = message.user.username;
@@ -233,52 +206,13 @@ export class Conversation {
     return node;
   }
 
-  // The conversation's own lines
-
-  // Someone else joined or left while the page was open: a quiet line after
-  // the newest message, kept for the group while the page lives.
+  // Someone else joined or left while the page was open: a quiet line.
   member(state, event) {
-    const marks = this.marksOf(state);
-    let after = 0;
-    for (const message of state.messages.values()) after = Math.max(after, message.seq);
-    const name = event.user.username;
-    marks.system.push({
-      key: after + 0.4 + marks.system.length * 1e-6, // before a day separator, after the message
-      text: event.joined ? this.t("{name} joined", { name }) : this.t("{name} left", { name }),
-      at: new Date(),
-    });
+    const line = this.lines.member(state, event);
     if (state !== this.state) return;
     const atBottom = this.atBottom();
-    this.placeSystem(marks.system.at(-1));
+    this.lines.placeSystem(line);
     if (atBottom) this.scrollToBottom();
-  }
-
-  placeSystem(line) {
-    const node = el("p", "system", line.text);
-    const time = el("time", "", this.days.clock(line.at));
-    time.dateTime = line.at.toISOString();
-    time.title = this.days.exact(line.at);
-    node.append(" · ", time);
-    this.timeline.mark(node, "system", line.key);
-  }
-
-  placeUnread(unread) {
-    const line = el("p", "unread-line");
-    line.append(el("span", "", this.unreadLabel(unread.count)));
-    this.unreadLine = this.timeline.mark(line, "unread", unread.seq - 0.25);
-  }
-
-  unreadLabel(count) {
-    return this.plural.select(count) === "one"
-      ? this.t("{count} new message", { count }) : this.t("{count} new messages", { count });
-  }
-
-  dropUnreadLine() {
-    if (!this.unreadLine) return;
-    const next = this.unreadLine.nextElementSibling;
-    this.unreadLine.remove();
-    this.unreadLine = null;
-    this.timeline.join(next);
   }
 
   // "No messages yet" when nothing is shown; and, once the history has run
