@@ -163,7 +163,8 @@ async def test_a_day_separator_says_today_and_yesterday(server: Server, browser:
         set_time(server, await say(client, ana, group, f"day {i}"), when)
     page = await open_as(browser, server, bob)
     first = days[0]
-    date = f"{first:%A}, {first:%B} {first.day}" + ("" if first.year == moment.year else f", {first.year}")
+    # Older days: the weekday and date, with the year only when it is not this year's.
+    date = f"{first:%A}, {first:%B} {first.day}"
     if first.year != moment.year:
         date = f"{first:%B} {first.day}, {first.year}"
     await expect(log(page).locator(".day")).to_have_text([date, "Yesterday", "Today"])
@@ -641,15 +642,23 @@ async def test_the_conversation_has_no_axe_violations(server: Server, browser: B
     set_time(server, first, now() - datetime.timedelta(days=1))
     await say(client, ana, group, "x " * 800)
     await images_from(client, ana, group, 1)
+    await say(client, bob, group, "y " * 800)
     page = await open_as(browser, server, bob, color_scheme=scheme)
     await send(page, "my reply")
-    await expect(log(page).locator(".message:not(.pending)")).to_have_count(4)
+    await expect(log(page).locator(".message:not(.pending)")).to_have_count(5)
     carla = await client.register("carla")
     await client.join(carla, group["id"])
     await expect(log(page).locator(".system")).to_have_count(1)
     await page.evaluate(AXE.read_text())  # evaluated, not a <script>: the page's CSP allows no inline script
-    result = await page.evaluate("axe.run('#messages').then((r) => r.violations.map((v) => [v.id, v.nodes.length]))")
-    assert result == []
+    result = await page.evaluate("""axe.run('#messages').then((r) => ({
+        violations: r.violations.map((v) => [v.id, v.nodes.map((n) => n.target.join(" "))]),
+        contrast: r.passes.find((p) => p.id === "color-contrast")?.nodes
+            .map((n) => document.querySelector(n.target[0])).map((e) => e.className || e.parentNode.className) ?? [],
+    }))""")
+    assert result["violations"] == []
+    measured = " ".join(result["contrast"])  # each kind of text was measured, not skipped
+    for kind in ("author", "stamp", "day", "system", "more", "text", "avatar"):
+        assert kind in measured, (kind, result["contrast"])
     await log(page).locator("a.image-link").click()
     result = await page.evaluate("axe.run('.viewer').then((r) => r.violations.map((v) => [v.id, v.nodes.length]))")
     assert result == []
