@@ -49,6 +49,17 @@ async def with_dark_stand_in(route: Route) -> None:
     await route.fulfill(response=response, body=await response.text() + "\n" + DARK_STAND_IN)
 
 
+PAGE_ERRORS: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def no_script_errors() -> Any:
+    """No uncaught exception in any page a test of this file opened."""
+    PAGE_ERRORS.clear()
+    yield
+    assert PAGE_ERRORS == []
+
+
 async def open_as(
     browser: Browser, server: Server, account: Account, *, viewport: dict[str, int] = DESKTOP,
     locale: str = "en-US", color_scheme: str = "light",
@@ -65,6 +76,7 @@ async def open_as(
     if not APP_CSS_IS_DARK_AWARE:
         await context.route(re.compile(r"/static/app\.css"), with_dark_stand_in)
     page = await context.new_page()
+    page.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))
     await goto_chat(page, server)
     return page
 
