@@ -62,11 +62,12 @@ def no_script_errors() -> Any:
 
 async def open_as(
     browser: Browser, server: Server, account: Account, *, viewport: dict[str, int] = DESKTOP,
-    locale: str = "en-US", color_scheme: str = "light",
+    locale: str = "en-US", color_scheme: str = "light", touch: bool = False,
 ) -> Page:
-    """Like test_browser.open_chat, in UTC and in a colour scheme of choice."""
+    """Like test_browser.open_chat, in UTC, in a colour scheme of choice, and a touch phone if asked."""
     context = await browser.new_context(
-        viewport=viewport, locale=locale, color_scheme=color_scheme, timezone_id="UTC"  # type: ignore[arg-type]
+        viewport=viewport, locale=locale, color_scheme=color_scheme, timezone_id="UTC",  # type: ignore[arg-type]
+        has_touch=touch, is_mobile=touch,
     )
     token = await server.client().request(
         "POST", "/api/session", {"username": account.username, "password": account.password}
@@ -157,6 +158,9 @@ async def test_messages_by_one_person_within_five_minutes_share_one_header(serve
     assert await stamp.evaluate("n => getComputedStyle(n).opacity") == "0"
     await second.hover()
     await expect(stamp).to_have_css("opacity", "1")
+    # A touch screen has no hover: there every message of a run shows its time.
+    phone = await open_as(browser, server, bob, viewport=PHONE, touch=True)
+    await expect(log(phone).locator(".message").nth(1).locator("time.stamp")).to_have_css("opacity", "1")
     # A live message within the run joins it: one node, without a header.
     await say(client, ana, group, "live, in the run")
     await expect(messages).to_have_count(7)
