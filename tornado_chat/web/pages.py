@@ -53,6 +53,22 @@ SCRIPT_STRINGS = (
     "Image from {name}",
     "Image",
     "Uploading {name}",
+    # The conversation (issue 12): days, runs, lines, long texts, the image viewer, announcements.
+    "Today",
+    "Yesterday",
+    "Show more",
+    "Show less",
+    "{count} new message",
+    "{count} new messages",
+    "{name} joined",
+    "{name} left",
+    "Messages from before you joined are not shown",
+    "{name}: {text}",
+    "{name} sent an image",
+    "Close",
+    "Previous image",
+    "Next image",
+    "{index} of {count}",
 )
 
 
