@@ -34,6 +34,7 @@ export class Tabs {
     this.list.after(this.descriptions);
     this.list.addEventListener("keydown", (event) => this.keys(event));
     this.list.addEventListener("scroll", () => this.edges(), { passive: true });
+    this.list.addEventListener("wheel", (event) => this.wheel(event));
     new ResizeObserver(() => this.edges()).observe(this.list);
     store.on("group-added", (state) => this.add(state));
     store.on("group-changed", (state) => this.rename(state));
@@ -51,8 +52,13 @@ export class Tabs {
     tab.setAttribute("role", "tab");
     tab.setAttribute("aria-controls", "conversation");
     tab.setAttribute("aria-describedby", `tab-about-${id}`);
+    // The tab is named by its text: the group's name. The avatar (shown on a phone) and the
+    // unread badge are hidden from screen readers, which hear "3 unread messages" as the
+    // tab's description instead.
+    const avatar = el("span", "tab-avatar");
+    avatar.setAttribute("aria-hidden", "true");
     const label = el("span", "tab-name");
-    tab.append(label);
+    tab.append(avatar, label);
     tab.addEventListener("click", () => this.onOpen(id));
     const leave = el("button", "leave");
     leave.type = "button";
@@ -62,7 +68,7 @@ export class Tabs {
     const description = el("span");
     description.id = `tab-about-${id}`;
     this.descriptions.append(description);
-    const parts = { item, tab, label, leave, description, name: null };
+    const parts = { item, tab, avatar, label, leave, description, name: null };
     this.items.set(id, parts);
     this.groupOf.set(item, state);
     this.setSelected(parts, id === this.store.activeId);
@@ -96,7 +102,11 @@ export class Tabs {
     const badge = parts.tab.querySelector(".unread");
     if (!state.unread) badge?.remove();
     else if (badge) badge.textContent = this.format.number(state.unread);
-    else parts.tab.append(el("span", "unread", this.format.number(state.unread)));
+    else {
+      const fresh = el("span", "unread", this.format.number(state.unread));
+      fresh.setAttribute("aria-hidden", "true");
+      parts.tab.append(fresh);
+    }
     parts.description.textContent = state.unread
       ? this.format.plural(state.unread, {
         one: (n) => this.t("{count} unread message", { count: n }),
@@ -138,8 +148,7 @@ export class Tabs {
   name(parts, name) {
     parts.name = name;
     parts.label.textContent = name;
-    parts.tab.dataset.initial = [...name.trim()][0]?.toLocaleUpperCase() || "#"; // the phone list's avatar
-    parts.tab.setAttribute("aria-label", name);
+    parts.avatar.textContent = [...name.trim()][0]?.toLocaleUpperCase() || "#";
     parts.tab.title = name; // the whole name, when the tab shows only its start
     parts.leave.setAttribute("aria-label", this.t("Leave {name}", { name }));
     parts.leave.title = parts.leave.getAttribute("aria-label");
@@ -167,6 +176,15 @@ export class Tabs {
     const ids = [...this.list.querySelectorAll('[role="tab"]')].map((tab) => tab.id);
     this.tablist.setAttribute("aria-owns", ids.join(" "));
     this.edges();
+  }
+
+  // A mouse wheel scrolls the strip of tabs sideways (on a wide screen, where it is one row).
+  wheel(event) {
+    const strip = this.list;
+    if (event.deltaX || !event.deltaY || strip.scrollWidth <= strip.clientWidth) return;
+    if (getComputedStyle(strip).flexDirection !== "row") return;
+    event.preventDefault();
+    strip.scrollLeft += event.deltaY;
   }
 
   // A fade at an edge of the tab strip says more tabs lie beyond it.
