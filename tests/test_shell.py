@@ -146,6 +146,22 @@ async def test_the_x_shows_on_the_open_tab_and_under_the_pointer_not_on_every_ta
     await expect(page.get_by_role("dialog", name=f"Leave {group['name']}?")).to_be_visible()
 
 
+async def test_a_tab_is_named_after_its_group_and_says_how_many_are_unread(server: Server, browser: Browser) -> None:
+    client = server.client()
+    ana, bob, group = await pair_in_group(client)
+    other = await client.create_group(bob, "other")
+    page = await open_chat(browser, server, bob)
+    await page.get_by_role("tab", name=str(other["name"])).click()
+    for i in range(3):
+        await client.send(ana, group["id"], f"unseen {i}")  # type: ignore[arg-type]
+    tab = page.get_by_role("tab", name=str(group["name"]), exact=True)
+    await expect(tab.locator(".unread")).to_have_text("3")
+    await expect(tab).to_have_accessible_description("3 unread messages")
+    await expect(page.get_by_role("tablist", name="Your groups")).to_be_attached()
+    owned = await page.locator("#tablist").get_attribute("aria-owns") or ""
+    assert await tab.get_attribute("id") in owned.split()
+
+
 # 3. Phones
 
 async def test_the_phone_shows_the_group_list_first_and_a_back_control(server: Server, browser: Browser) -> None:
@@ -179,6 +195,9 @@ async def test_the_phone_keeps_the_keyboard_down_when_opening_a_group(server: Se
     assert await focused(page) == "group-title"  # the heading, for screen readers; no keyboard pops up
     await send(page, "from the phone")
     assert await focused(page) == "message"  # sending keeps the keyboard up
+    await page.get_by_role("button", name="Back to groups").click()
+    await page.get_by_role("button", name="Join or create a group").click()
+    assert await focused(page) == "groups-title", "the groups dialog opens without the keyboard too"
 
 
 async def test_the_phone_reaches_your_name_and_log_out(server: Server, browser: Browser) -> None:

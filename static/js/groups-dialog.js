@@ -11,15 +11,17 @@ import { el } from "./dom.js";
 const fold = (text) => text.normalize("NFD").replace(/\p{M}/gu, "").toLocaleLowerCase();
 
 export class GroupsDialog {
-  // dom: {dialog, open, close, search, status, list, empty, form, name, error}
-  // onOpen(id) opens a group; onClosed(joined) runs when the dialog closes.
-  constructor(dom, store, { t, format, onOpen, onClosed }) {
+  // dom: {dialog, title, open, close, search, status, list, empty, form, name, error}
+  // onOpen(id) opens a group; onClosed(joined) runs when the dialog closes; isPhone() says
+  // whether to keep the keyboard down on opening (the heading gets the focus, not the search).
+  constructor(dom, store, { t, format, onOpen, onClosed, isPhone = () => false }) {
     this.dom = dom;
     this.store = store;
     this.t = t;
     this.format = format;
     this.onOpen = onOpen;
     this.onClosed = onClosed;
+    this.isPhone = isPhone;
     this.rows = []; // {group, item, button, meta, key}
     this.joined = false; // joined a group since the dialog opened
     dom.open.addEventListener("click", () => this.open());
@@ -42,7 +44,7 @@ export class GroupsDialog {
     dom.list.replaceChildren(el("li", "muted", this.t("Loading…")));
     dom.empty.hidden = true;
     dom.dialog.showModal();
-    dom.search.focus();
+    (this.isPhone() ? dom.title : dom.search).focus();
     try {
       const { groups } = await api("GET", "/api/groups");
       this.rows = groups.map((group) => this.row(group));

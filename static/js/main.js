@@ -110,7 +110,7 @@ new Composer(
 );
 new GroupsDialog(
   {
-    dialog: $("groups-dialog"), open: $("open-groups"), close: $("close-groups"), search: $("group-search"),
+    dialog: $("groups-dialog"), title: $("groups-title"), open: $("open-groups"), close: $("close-groups"), search: $("group-search"),
     status: $("group-search-status"), list: $("group-list"), empty: $("group-list-empty"), form: $("create-group"),
     name: $("group-name"), error: $("create-error"),
   },
@@ -119,6 +119,7 @@ new GroupsDialog(
     t,
     format,
     onOpen: openGroup,
+    isPhone: () => nav.isPhone(),
     // After joining, the person is in the last group joined; else back where they were.
     onClosed: (joined) => {
       if (joined && !nav.isPhone()) nav.focusConversation();
