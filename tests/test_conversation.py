@@ -16,15 +16,13 @@ import datetime
 import json
 import re
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, Route, expect
 from tornado.web import create_signed_value
 
-from tornado_chat.config import PROJECT_ROOT
-
+from .support.axe import inject_axe
 from .support.database import query
 from .support.http import PASSWORD, Account, Client
 from .support.servers import Server
@@ -32,22 +30,7 @@ from .test_browser import DESKTOP, PHONE, goto_chat, log, pair_in_group, png_byt
 from .test_browser import browser as browser  # noqa: F401 - the fixture
 from .test_images import upload
 
-AXE = Path("/tmp/axe/node_modules/axe-core/axe.min.js")  # npm install --prefix /tmp/axe axe-core@4
 UTC = datetime.UTC
-
-# app.css has no dark values on this branch (the shell's dark theme comes with its own branch):
-# until it has, dark tests serve it with these stand-ins for its variables appended, so that what
-# this file owns is checked against a dark page. Once app.css answers the dark scheme, they go unused.
-APP_CSS_IS_DARK_AWARE = "prefers-color-scheme: dark" in (PROJECT_ROOT / "static" / "app.css").read_text()
-DARK_STAND_IN = """@media (prefers-color-scheme: dark) { :root { --bg: #0f1217; --panel: #1b2029; --ink: #e6e9ef;
-  --muted: #9aa4b2; --line: #2e3542; --accent: #8fb0ff; --accent-ink: #0b1020; --mine: #1f3354; --danger: #ff7b72;
-  color-scheme: dark; } .field input { background: var(--panel); } }"""
-
-
-async def with_dark_stand_in(route: Route) -> None:
-    response = await route.fetch()
-    await route.fulfill(response=response, body=await response.text() + "\n" + DARK_STAND_IN)
-
 
 PAGE_ERRORS: list[str] = []
 
@@ -74,11 +57,11 @@ async def open_as(
     )
     cookie = create_signed_value(server.settings.cookie_secret, "chat_session", token.json["token"]).decode()
     await context.add_cookies([{"name": "chat_session", "value": cookie, "url": server.base_url}])
-    if not APP_CSS_IS_DARK_AWARE:
-        await context.route(re.compile(r"/static/app\.css"), with_dark_stand_in)
     page = await context.new_page()
     page.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))
     await goto_chat(page, server)
+    if viewport["width"] <= PHONE["width"]:  # a phone starts on the list of groups: open the (first) one
+        await page.get_by_role("tab").first.click()
     return page
 
 
@@ -532,6 +515,7 @@ async def test_a_thumbnail_is_at_most_320_px_high_and_its_box_is_kept_before_it_
     await page.route("**/thumb", hold)
     await page.reload()
     await expect(page.locator("#app")).to_have_attribute("data-ready", "true")
+    await page.get_by_role("tab").first.click()  # the phone starts on the list of groups
     thumbs = log(page).get_by_role("img", name=f"Image from {ana.username}")
     await expect(thumbs).to_have_count(2)
     before = [await thumb.bounding_box() for thumb in await thumbs.all()]
@@ -649,7 +633,6 @@ async def test_history_loaded_on_scroll_is_not_announced(server: Server, browser
     assert await log(page).get_attribute("aria-live") == "off"
 
 
-@pytest.mark.skipif(not AXE.exists(), reason=f"axe-core is not at {AXE}")
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 async def test_the_conversation_has_no_axe_violations(server: Server, browser: Browser, scheme: str) -> None:
     client = server.client()
@@ -665,7 +648,7 @@ async def test_the_conversation_has_no_axe_violations(server: Server, browser: B
     carla = await client.register("carla")
     await client.join(carla, group["id"])
     await expect(log(page).locator(".system")).to_have_count(1)
-    await page.evaluate(AXE.read_text())  # evaluated, not a <script>: the page's CSP allows no inline script
+    await inject_axe(page)
     result = await page.evaluate("""axe.run('#messages').then((r) => ({
         violations: r.violations.map((v) => [v.id, v.nodes.map((n) => n.target.join(" "))]),
         contrast: r.passes.find((p) => p.id === "color-contrast")?.nodes
