@@ -614,3 +614,18 @@ def test_every_string_of_the_pages_and_the_script_has_a_portuguese_translation()
     used |= set(re.findall(r'\bt\("((?:[^"\\]|\\.)*)"', script))
     assert used - translated == set()
     assert set(re.findall(r'\bt\("((?:[^"\\]|\\.)*)"', script)) <= set(SCRIPT_STRINGS)
+
+
+async def test_a_text_the_server_refuses_for_good_can_be_dismissed_not_tried_again(
+    server: Server, browser: Browser
+) -> None:
+    client = server.client()
+    _, bob, group = await pair_in_group(client)
+    page = await open_chat(browser, server, bob)
+    await page.get_by_role("tab", name=str(group["name"])).click()
+    await send(page, "a NUL \x00 the server refuses")  # 400 invalid_text: sending it again cannot help
+    refused = log(page).locator(".pending.failed")
+    await expect(refused).to_contain_text("Not sent")
+    await expect(refused.get_by_role("button", name="Try again")).to_have_count(0)
+    await refused.get_by_role("button", name="Dismiss").click()
+    await expect(log(page).locator(".pending")).to_have_count(0)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import json
 import re
 import uuid
 from typing import Any
@@ -682,37 +681,9 @@ def store_many(server: Server, group: dict[str, Any], authors: list[Account], co
     query(server.settings.database, "UPDATE chat_groups SET last_seq = %s WHERE id = %s", (count, group["id"]))
 
 
-# Scrolls the log from the bottom to the top in `frames` animation frames and records each frame's time.
-SCROLL_FRAMES = """frames => new Promise((done) => {
-    const node = document.querySelector("#messages");
-    node.scrollTop = node.scrollHeight;
-    const step = node.scrollHeight / frames;
-    const times = [];
-    let last = null;
-    const frame = (now) => {
-        if (last !== null) times.push(now - last);
-        last = now;
-        if (times.length >= frames) return done(times);
-        node.scrollTop = Math.max(0, node.scrollTop - step);
-        requestAnimationFrame(frame);
-    };
-    requestAnimationFrame(frame);
-})"""
-
-# Switches to the group and measures until its list is built and painted (two frames later).
-OPEN_GROUP = """name => new Promise((done) => {
-    const tab = [...document.querySelectorAll("#tabs .tab")].find((t) => t.textContent.startsWith(name));
-    const start = performance.now();
-    tab.click();
-    const built = performance.now() - start;
-    requestAnimationFrame(() => requestAnimationFrame(() => done([built, performance.now() - start])));
-})"""
-
-
-async def test_a_thousand_messages_render_and_scroll_smoothly(server: Server, browser: Browser) -> None:
-    """All 1,000 nodes are real (no windowing): the numbers say it does not matter. Three rounds
-    of opening the group (the whole list built) and scrolling it from bottom to top in 120
-    frames; the machine is shared, so the best round is judged, and every round is printed."""
+async def test_a_thousand_messages_load_by_scrolling_up_and_stay_in_order(server: Server, browser: Browser) -> None:
+    """All 1,000 nodes are real (no windowing); bench/conversation_render.py measures what
+    building and scrolling them costs (it does not matter: see bench/README.md)."""
     client = server.client()
     ana, bob, group = await pair_in_group(client)
     carla = await client.register("carla")
@@ -726,20 +697,8 @@ async def test_a_thousand_messages_render_and_scroll_smoothly(server: Server, br
     for count in range(100, 1001, 50):  # older pages, loaded by scrolling up as a reader would
         await scroll_to_top(page)
         await expect(messages).to_have_count(count)
-    rounds = []
-    for _ in range(3):
-        await page.get_by_role("tab", name=str(other["name"])).click()
-        built, painted = await page.evaluate(OPEN_GROUP, str(group["name"]))
-        await page.wait_for_timeout(200)
-        frames = sorted(await page.evaluate(SCROLL_FRAMES, 120))
-        rounds.append({
-            "build_ms": round(built), "build_and_paint_ms": round(painted),
-            "frame_ms_median": round(frames[len(frames) // 2], 1), "frame_ms_p95": round(frames[113], 1),
-            "frame_ms_max": round(frames[-1], 1), "frames_over_34ms": sum(1 for f in frames if f > 34),
-        })
+    await page.get_by_role("tab", name=str(other["name"])).click()
+    await page.get_by_role("tab", name=str(group["name"])).click()  # the whole list built again
     await expect(messages).to_have_count(1000)
-    nodes = await log(page).evaluate("node => node.querySelectorAll('*').length")
-    print(f"\n1,000 messages, {nodes} DOM nodes in the log:", *map(json.dumps, rounds), sep="\n  ")
-    best = min(rounds, key=lambda r: (r["frame_ms_p95"], r["build_and_paint_ms"]))
-    assert best["build_and_paint_ms"] < 1000, rounds
-    assert best["frame_ms_p95"] <= 34, rounds  # at most one frame in twenty takes two refreshes or more
+    ids = await messages.evaluate_all("nodes => nodes.map((n) => Number(n.dataset.id))")
+    assert ids == sorted(ids) and len(set(ids)) == 1000  # stored in seq order, so ids rise with it

@@ -33,6 +33,7 @@ export class Conversation {
       t,
       days: this.days,
       onRetry: (entry) => onRetry(this.state, entry),
+      onDismiss: (entry) => store.removePending(this.state, entry.clientId),
       onOpenImage: (message, link) => this.viewer.open(message, link),
     });
     this.timeline = new Timeline(this.log, { views: this.views, days: this.days });

@@ -12,13 +12,14 @@ const LONG_CHARS = 1200; // a text longer than this, or with more lines, starts 
 const LONG_LINES = 12;
 
 export class MessageViews {
-  // days: a Days (clock and exact times); onRetry(entry) sends a failed one again;
-  // onOpenImage(message, link) opens the viewer.
-  constructor(me, { t, days, onRetry, onOpenImage }) {
+  // days: a Days (clock and exact times); onRetry(entry) sends a failed one again,
+  // onDismiss(entry) drops one that can never be sent; onOpenImage(message, link) opens the viewer.
+  constructor(me, { t, days, onRetry, onDismiss, onOpenImage }) {
     this.me = me;
     this.t = t;
     this.days = days;
     this.onRetry = onRetry;
+    this.onDismiss = onDismiss;
     this.onOpenImage = onOpenImage;
   }
 
@@ -110,10 +111,11 @@ export class MessageViews {
     const foot = el("p", "status-line");
     foot.append(el("span", "status", status));
     if (entry.state === "failed") {
-      const retry = el("button", "link-button", this.t("Try again"));
-      retry.type = "button";
-      retry.addEventListener("click", () => this.onRetry(entry));
-      foot.append(retry);
+      // "Try again" only where trying again can help; a refusal for good can only be dismissed.
+      const action = el("button", "link-button", this.t(entry.retryable ? "Try again" : "Dismiss"));
+      action.type = "button";
+      action.addEventListener("click", () => (entry.retryable ? this.onRetry(entry) : this.onDismiss(entry)));
+      foot.append(action);
     }
     bubble.append(foot);
     article.append(bubble);

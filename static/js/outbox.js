@@ -91,6 +91,7 @@ export class Outbox {
   failed(state, entry, error) {
     entry.state = "failed";
     entry.error = this.reason(error);
+    entry.retryable = isTransient(error);
     if (!entry.file) {
       this.store.updatePending(state, entry);
       return;
@@ -106,7 +107,9 @@ export class Outbox {
       group_not_found: this.t("You are not a member of this group any more."),
       image_too_large: this.t("The image is too large: at most 10 MB and 50 megapixels."),
       unsupported_image: this.t("That file is not a PNG, JPEG, GIF or WebP image."),
-      invalid_text: this.t("The message is too long: at most 4,000 characters."),
+      // The composer refuses a text over the limit before it is sent: what the server refuses is a
+      // character it does not take (NUL, or half of a surrogate pair).
+      invalid_text: this.t("This text cannot be sent: it contains a character that is not allowed."),
       rate_limited: this.t("Too many messages at once. Wait a moment and try again."),
     }[error.code] || (isTransient(error)
       ? this.t("Could not reach the server. Check your connection and try again.")

@@ -74,7 +74,7 @@ SCRIPT_STRINGS = (
     "You are not a member of this group any more.",
     "The image is too large: at most 10 MB and 50 megapixels.",
     "That file is not a PNG, JPEG, GIF or WebP image.",
-    "The message is too long: at most 4,000 characters.",
+    "This text cannot be sent: it contains a character that is not allowed.",
     "Too many messages at once. Wait a moment and try again.",
     "Could not reach the server. Check your connection and try again.",
     "Something went wrong. Try again.",
