@@ -45,6 +45,7 @@ run: $(RUN_STAMP) db-server
 test: $(TEST_STAMP)
 	./scripts/ensure-db-server test
 	./scripts/ensure-browser
+	./scripts/ensure-axe
 	./scripts/ensure-nginx
 	./scripts/ensure-redis
 	$(AUDIT)

@@ -58,10 +58,11 @@ async def open_chat(
     viewport: dict[str, int] = DESKTOP,
     locale: str = "en-US",
     routes: tuple[tuple[str, RouteHandler], ...] = (),
+    color_scheme: str = "light",
 ) -> Page:
     """A browser context signed in as ``account`` (its session cookie set directly), on the chat page;
     ``routes`` intercept its requests from the start."""
-    context = await browser.new_context(viewport=viewport, locale=locale)
+    context = await browser.new_context(viewport=viewport, locale=locale, color_scheme=color_scheme)  # type: ignore[arg-type]
     for pattern, handler in routes:
         await context.route(pattern, handler)
     token = await server.client().request(
@@ -121,8 +122,9 @@ async def test_two_people_register_meet_in_a_group_and_talk_in_real_time(server:
 
     await bob.get_by_role("button", name="Join or create a group").click()
     bob_dialog = bob.get_by_role("dialog", name="Groups")
-    await bob_dialog.get_by_role("button", name=group_name, exact=True).click()
+    await bob_dialog.get_by_role("button", name=f"Join {group_name}").click()
     await expect(bob.get_by_role("tab", name=group_name)).to_be_visible()
+    await bob_dialog.get_by_role("button", name="Close").click()
     await screenshot(bob, "desktop-dialog-closed")
 
     await send(ana, "Oi Bob! 👋")
@@ -185,6 +187,8 @@ async def test_an_attached_image_shows_its_progress_and_appears_as_a_thumbnail_f
     await bob_page.locator("#image-file").set_input_files(
         {"name": "holiday.jpg", "mimeType": "image/jpeg", "buffer": photo.getvalue()}
     )
+    await expect(bob_page.get_by_role("img", name="Preview of holiday.jpg")).to_be_visible()
+    await bob_page.get_by_role("button", name="Send").click()
     await expect(bob_page.get_by_role("progressbar", name="Uploading holiday.jpg")).to_be_visible()
     await screenshot(bob_page, "desktop-uploading")
     thumb = log(ana_page).get_by_role("img", name=f"Image from {bob.username}")
@@ -211,10 +215,15 @@ async def test_images_can_be_pasted_and_dropped_and_a_refused_file_says_why(serv
     }"""
     await page.evaluate(script, ["paste", "pasted.png", "image/png", list(png_bytes((40, 30), (250, 0, 0)))])
     await page.evaluate(script, ["drop", "dropped.png", "image/png", list(png_bytes((30, 40), (0, 0, 250)))])
+    previews = page.get_by_role("list", name="Images to send")
+    await expect(previews.get_by_role("img", name=re.compile(r"Preview of (pasted|dropped)\.png"))).to_have_count(2)
+    await page.get_by_role("textbox", name="Message").press("Enter")
     images = log(page).get_by_role("img", name=f"Image from {bob.username}")
     await expect(images).to_have_count(2)
     await page.evaluate(script, ["drop", "fake.png", "image/png", list(b"just some text, not a picture")])
-    await expect(log(page).get_by_text("Not sent: That file is not a PNG, JPEG, GIF or WebP image.")).to_be_visible()
+    await page.get_by_role("button", name="Send").click()
+    refused = previews.get_by_role("listitem").filter(has_text="fake.png")
+    await expect(refused).to_contain_text("Not sent: That file is not a PNG, JPEG, GIF or WebP image.")
     stored = query(server.settings.database, "SELECT COUNT(*) FROM messages WHERE group_id = %s", (group["id"],))
     assert stored[0][0] == 2
 
@@ -237,12 +246,13 @@ async def test_a_message_with_html_shows_as_text_and_runs_nothing(server: Server
     assert dialogs == []
 
 
-async def test_x_leaves_the_group(server: Server, browser: Browser) -> None:
+async def test_the_x_leaves_the_group_once_confirmed(server: Server, browser: Browser) -> None:
     client = server.client()
     ana, bob, group = await pair_in_group(client)
     page = await open_chat(browser, server, bob)
     name = str(group["name"])
     await page.get_by_role("button", name=f"Leave {name}").click()
+    await page.get_by_role("dialog", name=f"Leave {name}?").get_by_role("button", name="Leave").click()
     await expect(page.get_by_role("tab", name=name)).to_have_count(0)
     await expect(page.get_by_text("Press + to join or create a group.")).to_be_visible()
     r = await client.request("GET", f"/api/groups/{group['id']}/messages", token=bob.token)
@@ -310,7 +320,7 @@ async def test_a_new_message_appends_one_node_and_keeps_the_other_message_nodes(
     await expect(log(page).get_by_text("from ana, live")).to_be_visible()
     assert await seen.evaluate("""seen => ({
         kept: seen.before.every((node, i) => node.isConnected && seen.root.children[i] === node),
-        count: seen.root.children.length,
+        count: seen.root.querySelectorAll(":scope > .message").length,  // besides the messages: a day separator
         added: seen.added.length,
         removed: seen.removed.length,
         appended: seen.root.lastElementChild === seen.added[0],
@@ -334,17 +344,24 @@ async def test_older_history_is_prepended_without_moving_what_the_reader_sees(
     page = await open_chat(browser, server, bob)
     await expect(log(page).locator(".message")).to_have_count(50)
     seen = await page.evaluate_handle(WATCH_CHILDREN, "#messages")
+    # The first message shown and its text: the day separator above it goes when older messages of
+    # the same day come, and the message joins the run above it (its header hides, its text stays put).
     where = """seen => {
-        const node = seen.before[0];
-        return [node.isConnected, Math.round(node.getBoundingClientRect().top - seen.root.getBoundingClientRect().top)];
+        const node = seen.before.find((node) => node.matches(".message"));
+        const text = node.querySelector(".text");
+        return [node.isConnected, Math.round(text.getBoundingClientRect().top - seen.root.getBoundingClientRect().top)];
     }"""
     # Scrolled to the top and measured in one go: the scroll event that loads the older page
     # comes after this script, never between the scroll and the measurement.
     before = await seen.evaluate(f"seen => {{ seen.root.scrollTop = 0; return ({where})(seen); }}")
     await expect(log(page).locator(".message")).to_have_count(70)
     assert await seen.evaluate(where) == before, "the message at the top stays where it was"
-    assert await seen.evaluate("""seen => seen.before.every((node, i) => seen.root.children[i + 20] === node)
-        && seen.removed.length === 0""")
+    assert await seen.evaluate("""seen => {
+        const messages = seen.before.filter((node) => node.matches(".message"));
+        const now = [...seen.root.querySelectorAll(":scope > .message")];
+        return messages.every((node, i) => now[i + 20] === node)
+            && seen.removed.every((node) => node.matches(".day"));
+    }""")
     assert await log(page).locator(".message .text").first.inner_text() == "message number 0"
 
 
@@ -372,7 +389,7 @@ async def test_a_message_in_another_group_changes_only_that_groups_tab(server: S
         };
     }""") == {"kept": True, "onlyThatTab": True, "changes": 1}
     assert await page.locator("#tabs .tab-name").all_inner_texts() == names
-    assert await page.title() == "(1) tornado_chat"
+    assert await page.title() == f"(1) {first['name']} · tornado chat"
 
 
 async def test_an_unread_count_shows_on_the_tab_of_another_group(server: Server, browser: Browser) -> None:
@@ -407,22 +424,22 @@ async def test_the_portuguese_locale_shows_portuguese(server: Server, browser: B
     await screenshot(page, "desktop-portuguese")
 
 
-async def test_the_phone_viewport_works_with_the_online_list_behind_a_button(
-    server: Server, browser: Browser
-) -> None:
+async def test_the_phone_viewport_works_with_the_online_list_in_a_sheet(server: Server, browser: Browser) -> None:
     client = server.client()
     ana, bob, group = await pair_in_group(client)
     await client.send(ana, group["id"], "a long first message to see how the bubbles wrap on a narrow screen")  # type: ignore[arg-type]
     page = await open_chat(browser, server, bob, viewport=PHONE)
+    await page.get_by_role("tab", name=str(group["name"])).click()
     await expect(log(page).get_by_text("narrow screen")).to_be_visible()
     online = page.get_by_role("list", name="Online")
     await expect(online).not_to_be_in_viewport()
     await screenshot(page, "phone-conversation")
-    await page.get_by_role("button", name=re.compile(r"Who is online")).click()
+    await page.get_by_role("button", name=re.compile(r"^\d+ online$")).click()
     await expect(online).to_be_in_viewport()
-    await expect(online.get_by_text(bob.username)).to_be_visible()
+    await expect(online.get_by_text(bob.username, exact=True)).to_be_visible()
     await screenshot(page, "phone-online")
-    await page.get_by_role("button", name=re.compile(r"Who is online")).click()
+    await page.get_by_role("button", name="Close the online list").click()
+    await expect(online).not_to_be_in_viewport()
     await send(page, "sent from a phone")
     await expect(log(page).get_by_text("sent from a phone")).to_be_visible()
     for box in [page.get_by_role("button", name="Send"), page.get_by_role("textbox", name="Message")]:
@@ -430,6 +447,7 @@ async def test_the_phone_viewport_works_with_the_online_list_behind_a_button(
         assert bounds is not None and bounds["x"] >= 0 and bounds["x"] + bounds["width"] <= PHONE["width"]
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], "nothing may overflow sideways on a phone"
+    await page.get_by_role("button", name="Back to groups").click()
     await page.get_by_role("button", name="Join or create a group").click()
     await screenshot(page, "phone-dialog")
 
@@ -596,3 +614,18 @@ def test_every_string_of_the_pages_and_the_script_has_a_portuguese_translation()
     used |= set(re.findall(r'\bt\("((?:[^"\\]|\\.)*)"', script))
     assert used - translated == set()
     assert set(re.findall(r'\bt\("((?:[^"\\]|\\.)*)"', script)) <= set(SCRIPT_STRINGS)
+
+
+async def test_a_text_the_server_refuses_for_good_can_be_dismissed_not_tried_again(
+    server: Server, browser: Browser
+) -> None:
+    client = server.client()
+    _, bob, group = await pair_in_group(client)
+    page = await open_chat(browser, server, bob)
+    await page.get_by_role("tab", name=str(group["name"])).click()
+    await send(page, "a NUL \x00 the server refuses")  # 400 invalid_text: sending it again cannot help
+    refused = log(page).locator(".pending.failed")
+    await expect(refused).to_contain_text("Not sent")
+    await expect(refused.get_by_role("button", name="Try again")).to_have_count(0)
+    await refused.get_by_role("button", name="Dismiss").click()
+    await expect(log(page).locator(".pending")).to_have_count(0)

@@ -1,13 +1,24 @@
-// The open group's messages, updated in place: a new message inserts one node
-// (in seq order, before the pending sends), a changed message replaces its one
-// node (replace(), keyed by message id), a pending send is one node of its own,
-// and older history is prepended without moving what the reader sees. The
-// whole list is built only when another group is opened.
+// The open group's conversation, updated in place: a new message inserts one
+// node (in seq order, before the pending sends; a day separator too when it
+// starts a day), a changed message replaces its one node (replace(), keyed by
+// message id), a pending send is one node of its own, and older history is
+// prepended without moving what the reader sees. The whole list is built only
+// when another group is opened. The order, runs and days are the Timeline's;
+// this adds the conversation's own lines (someone joined or left, where the
+// unread messages begin, that history before the reader's join is not shown),
+// where the reader lands, the image viewer and what a screen reader is told.
 
+import { Announcer } from "./announcer.js";
+import { Days } from "./days.js";
 import { el } from "./dom.js";
+import { Lines } from "./lines.js";
 import { MessageViews } from "./message.js";
+import { Stamps } from "./stamps.js";
+import { Timeline } from "./timeline.js";
+import { Viewer } from "./viewer.js";
 
 const NEAR_EDGE_PX = 80;
+const LINE_MARGIN_PX = 32; // the "new messages" line lands this far below the top
 
 export class Conversation {
   // dom: {empty, conversation, messages}; onNearTop asks for older history;
@@ -15,22 +26,49 @@ export class Conversation {
   constructor(dom, store, { t, locale, onNearTop, onRetry }) {
     this.dom = dom;
     this.log = dom.messages;
-    this.views = new MessageViews(store.me, { t, locale, onRetry: (entry) => onRetry(this.state, entry) });
+    this.store = store;
+    this.t = t;
+    this.days = new Days(locale, t);
+    this.views = new MessageViews(store.me, {
+      t,
+      days: this.days,
+      onRetry: (entry) => onRetry(this.state, entry),
+      onDismiss: (entry) => store.removePending(this.state, entry.clientId),
+      onOpenImage: (message, link) => this.viewer.open(message, link),
+    });
+    this.timeline = new Timeline(this.log, { views: this.views, days: this.days });
+    this.lines = new Lines(this.timeline, { t, days: this.days, locale });
+    this.viewer = new Viewer(document.body, {
+      t,
+      days: this.days,
+      images: () => this.sorted().filter((message) => message.image),
+      thumb: (id) => this.timeline.nodes.get(id)?.querySelector(".image-link"),
+    });
+    this.announcer = new Announcer(document.body);
     this.state = null;
-    this.nodes = new Map(); // message id -> node
+    this.places = new WeakMap(); // group state -> where the reader was when they left it
     this.pendingNodes = new Map(); // client_id -> node, in the order they show
-    this.seqs = new WeakMap(); // message node -> seq, to insert in order
+    this.opening = false; // until the first page of history has placed the reader
+    this.pinned = true; // at the bottom, and kept there when the view changes size
     this.placeholder = el("p", "no-messages", t("No messages yet. Say hello!"));
+    this.note = el("p", "history-note", t("Messages from before you joined are not shown"));
+    // Still a log named "Messages", but a silent one: the announcer says what is new.
+    this.log.setAttribute("aria-live", "off");
     this.log.addEventListener("scroll", () => {
+      this.pinned = this.atBottom();
       if (this.log.scrollTop < NEAR_EDGE_PX) onNearTop();
     });
+    new ResizeObserver(() => this.pinned && this.scrollToBottom()).observe(this.log);
+    this.stamps = new Stamps(this.log);
     // Only the open group's changes reach the nodes; another group's are built
     // from the store when it is opened.
     const shown = (handler) => (state, ...args) => {
       if (state && state === this.state) handler(...args);
     };
     store.on("active", (state) => this.show(state));
-    store.on("message", shown((message, { mine }) => this.add(message, { toBottom: mine })));
+    store.on("unread", (state) => this.lines.counted(state, state === this.state));
+    store.on("message", (state, message, { mine }) => this.arrived(state, message, mine));
+    store.on("member", (state, event) => this.member(state, event));
     store.on("message-changed", shown((message) => this.replace(message)));
     store.on("history", shown((messages, { older }) => (older ? this.prepend(messages) : this.latest(messages))));
     store.on("pending-added", shown((entry) => this.addPending(entry)));
@@ -39,69 +77,113 @@ export class Conversation {
     store.on("progress", shown((entry) => this.views.progress(this.pendingNodes.get(entry.clientId), entry)));
   }
 
+  sorted() {
+    return [...(this.state?.messages.values() ?? [])].sort((a, b) => a.seq - b.seq);
+  }
+
   show(state) {
     this.dom.empty.hidden = Boolean(state);
     this.dom.conversation.hidden = !state;
     if (state && state === this.state) {
-      this.updatePlaceholder();
+      this.updateNotes();
       this.scrollToBottom();
       return;
     }
+    if (this.state && this.store.groups.has(this.state.group.id)) this.places.set(this.state, this.place());
     this.state = state;
-    this.nodes.clear();
+    this.timeline.clear();
     this.pendingNodes.clear();
-    if (!state) {
-      this.log.replaceChildren();
-      return;
+    this.stamps.forget();
+    if (!state) return;
+    this.timeline.addMany([...state.messages.values()]);
+    this.lines.build(state);
+    for (const entry of state.pending.values()) this.log.append(this.pendingNode(entry));
+    this.updateNotes();
+    this.stamps.ensure();
+    this.opening = !state.historyLoaded;
+    this.settle(this.places.get(state));
+    this.places.delete(state);
+  }
+
+  // Where the reader lands on opening a group: at the "new messages" line,
+  // else where they were when they left it, else at the bottom.
+  settle(place) {
+    const node = place && this.timeline.nodes.get(place.id);
+    if (this.lines.unreadLine) this.log.scrollTop = this.offset(this.lines.unreadLine) - LINE_MARGIN_PX;
+    else if (node) this.log.scrollTop = this.offset(node) - place.offset;
+    else this.scrollToBottom();
+    this.pinned = this.atBottom();
+  }
+
+  // Where the reader is, unless at the bottom: the first message in view.
+  place() {
+    if (this.atBottom()) return null;
+    for (const node of this.log.querySelectorAll(":scope > .message:not(.pending)")) {
+      const offset = this.offset(node) - this.log.scrollTop;
+      if (offset + node.offsetHeight > 0) return { id: Number(node.dataset.id), offset };
     }
-    const messages = [...state.messages.values()].sort((a, b) => a.seq - b.seq);
-    this.log.replaceChildren(
-      ...messages.map((message) => this.messageNode(message)),
-      ...[...state.pending.values()].map((entry) => this.pendingNode(entry)),
-    );
-    this.updatePlaceholder();
-    this.scrollToBottom();
+    return null;
+  }
+
+  offset(node) {
+    return node.getBoundingClientRect().top - this.log.getBoundingClientRect().top + this.log.scrollTop;
+  }
+
+  arrived(state, message, mine) {
+    this.lines.arrived(state, message, mine, state === this.state);
+    if (state !== this.state) return;
+    this.add(message, { toBottom: mine });
+    if (mine) return;
+    const name = message.user.username;
+    this.announcer.say(message.image ? this.t("{name} sent an image", { name })
+      : this.t("{name}: {text}", { name, text: message.text || "" }));
   }
 
   add(message, { toBottom = false } = {}) {
-    if (this.nodes.has(message.id)) {
+    if (this.timeline.nodes.has(message.id)) {
       this.replace(message);
       return;
     }
     const atBottom = this.atBottom();
-    this.insert(this.messageNode(message));
-    this.updatePlaceholder();
+    const tabStop = this.stamps.wanted();
+    const node = this.timeline.add(message, { tabStop });
+    if (tabStop) this.stamps.took(node);
+    this.updateNotes();
     if (toBottom || atBottom) this.scrollToBottom();
   }
 
   // One message changed: its node is swapped for a new one, nothing else moves.
   replace(message) {
-    const old = this.nodes.get(message.id);
+    const old = this.timeline.nodes.get(message.id);
     if (!old) return;
     const atBottom = this.atBottom();
-    old.replaceWith(this.messageNode(message));
+    const tabStop = this.stamps.holds(old);
+    const node = this.timeline.replace(message, { tabStop });
+    if (tabStop) this.stamps.took(node);
     if (atBottom) this.scrollToBottom();
   }
 
   // The latest page, when the group is first opened.
   latest(messages) {
-    this.insertMany(messages);
-    this.updatePlaceholder();
-    this.scrollToBottom();
+    this.timeline.addMany(messages);
+    this.updateNotes();
+    this.stamps.ensure();
+    if (this.opening || this.pinned) this.settle(null);
+    this.opening = false;
   }
 
   // An older page goes on top; the distance from the bottom is kept, so the
   // messages the reader is looking at stay where they are.
   prepend(messages) {
     const fromBottom = this.log.scrollHeight - this.log.scrollTop;
-    this.insertMany(messages);
-    this.updatePlaceholder();
+    this.timeline.addMany(messages);
+    this.updateNotes();
     this.log.scrollTop = this.log.scrollHeight - fromBottom;
   }
 
   addPending(entry) {
     this.log.append(this.pendingNode(entry));
-    this.updatePlaceholder();
+    this.updateNotes();
     this.scrollToBottom();
   }
 
@@ -116,16 +198,7 @@ export class Conversation {
   removePending(entry) {
     this.pendingNodes.get(entry.clientId)?.remove();
     this.pendingNodes.delete(entry.clientId);
-    this.updatePlaceholder();
-  }
-
-  // Nodes
-
-  messageNode(message) {
-    const node = this.views.message(message);
-    this.nodes.set(message.id, node);
-    this.seqs.set(node, message.seq);
-    return node;
+    this.updateNotes();
   }
 
   pendingNode(entry) {
@@ -134,39 +207,29 @@ export class Conversation {
     return node;
   }
 
-  // After every message with a lower seq and before the pending sends: a live
-  // message lands at the end of the messages in one step.
-  insert(node) {
-    const seq = this.seqs.get(node);
-    let before = this.pendingNodes.values().next().value ?? null;
-    let previous = before ? before.previousElementSibling : this.log.lastElementChild;
-    while (previous && this.seqs.get(previous) > seq) {
-      before = previous;
-      previous = previous.previousElementSibling;
-    }
-    this.log.insertBefore(node, before);
+  // Someone else joined or left while the page was open: a quiet line.
+  member(state, event) {
+    const line = this.lines.member(state, event);
+    if (state !== this.state) return;
+    const atBottom = this.atBottom();
+    this.lines.placeSystem(line);
+    if (atBottom) this.scrollToBottom();
   }
 
-  // A page of history is usually older than everything shown: then it goes in
-  // front as one fragment; otherwise each message finds its place.
-  insertMany(messages) {
-    const fresh = messages.filter((message) => !this.nodes.has(message.id)).sort((a, b) => a.seq - b.seq);
-    if (!fresh.length) return;
-    const first = this.log.firstElementChild;
-    const firstSeq = this.seqs.get(first);
-    if (firstSeq === undefined || fresh.at(-1).seq < firstSeq) {
-      const fragment = document.createDocumentFragment();
-      fragment.append(...fresh.map((message) => this.messageNode(message)));
-      this.log.insertBefore(fragment, first);
-    } else {
-      for (const message of fresh) this.insert(this.messageNode(message));
-    }
-  }
-
-  updatePlaceholder() {
-    const empty = !this.nodes.size && !this.pendingNodes.size;
-    if (!empty || !this.state?.historyLoaded) this.placeholder.remove();
+  // "No messages yet" when nothing is shown; and, once the history has run
+  // out, a note at the top when messages from before the reader's join exist
+  // (the oldest one shown is not the group's first) or may exist (nothing is
+  // shown and someone else made the group).
+  updateNotes() {
+    const state = this.state;
+    const oldest = this.timeline.keyOf(this.log.querySelector(":scope > .message:not(.pending)"));
+    const empty = oldest === undefined && !this.pendingNodes.size;
+    if (!empty || !state?.historyLoaded) this.placeholder.remove();
     else if (!this.placeholder.isConnected) this.log.append(this.placeholder);
+    const hidden = state?.historyLoaded && !state.hasOlder
+      && (oldest > 1 || (oldest === undefined && state.group.created_by?.id !== this.store.me.id));
+    if (!hidden) this.note.remove();
+    else if (!this.note.isConnected) this.timeline.mark(this.note, "note", -Infinity);
   }
 
   atBottom() {

@@ -1,54 +1,135 @@
-// The groups dialog: every group with its members and who is online, a button
-// per group to join (or open) it, and a form to create one.
+// The groups dialog: every group as a row with its name, members and who is
+// online, and a Join button (Open when joined) named after the group; a search
+// that filters as you type; a form to create one. It stays open while the person
+// joins several groups (each join opens the group behind it); Open and Create
+// close it and put the person in the group.
 
 import { api } from "./api.js";
 import { el } from "./dom.js";
 
+// For the search: any case, any accents ("cafe" finds "Café").
+const fold = (text) => text.normalize("NFD").replace(/\p{M}/gu, "").toLocaleLowerCase();
+
 export class GroupsDialog {
-  // dom: {dialog, open, close, list, form, name, error}
-  constructor(dom, store, { t }) {
+  // dom: {dialog, title, open, close, search, status, list, empty, form, name, error}
+  // onOpen(id) opens a group; onClosed(joined) runs when the dialog closes; isPhone() says
+  // whether to keep the keyboard down on opening (the heading gets the focus, not the search).
+  constructor(dom, store, { t, format, onOpen, onClosed, isPhone = () => false }) {
     this.dom = dom;
     this.store = store;
     this.t = t;
+    this.format = format;
+    this.onOpen = onOpen;
+    this.onClosed = onClosed;
+    this.isPhone = isPhone;
+    this.rows = []; // {group, item, button, meta, key}
+    this.joined = false; // joined a group since the dialog opened
     dom.open.addEventListener("click", () => this.open());
     dom.close.addEventListener("click", () => dom.dialog.close());
+    dom.search.addEventListener("input", () => this.filter());
     dom.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.create();
     });
+    dom.dialog.addEventListener("close", () => this.onClosed(this.joined));
+    store.on("group-removed", (state) => this.update({ ...state.group, joined: false }));
   }
 
   async open() {
     const { dom } = this;
     dom.error.textContent = "";
+    dom.search.value = "";
+    this.joined = false;
+    this.rows = [];
     dom.list.replaceChildren(el("li", "muted", this.t("Loading…")));
+    dom.empty.hidden = true;
     dom.dialog.showModal();
+    (this.isPhone() ? dom.title : dom.search).focus();
     try {
       const { groups } = await api("GET", "/api/groups");
-      dom.list.replaceChildren(...groups.map((group) => this.item(group)));
+      this.rows = groups.map((group) => this.row(group));
+      dom.list.replaceChildren(...this.rows.map((row) => row.item));
+      this.filter();
     } catch {
       dom.list.replaceChildren(el("li", "muted", this.t("Could not load the groups. Try again.")));
     }
   }
 
-  item(group) {
-    const item = el("li", group.joined ? "joined" : "");
-    const button = el("button", "join", group.name);
+  row(group) {
+    const item = el("li", "group-row");
+    const about = el("div", "about");
+    const name = el("span", "name", group.name);
+    name.title = group.name;
+    const meta = el("span", "meta");
+    about.append(name, meta);
+    const button = el("button");
     button.type = "button";
-    button.addEventListener("click", () => this.join(group));
-    const meta = el("span", "meta", this.t("{members} members · {online} online", group));
-    item.append(button, meta);
-    if (group.joined) item.append(el("span", "badge", this.t("Joined")));
-    return item;
+    button.addEventListener("click", () => (row.group.joined ? this.openGroup(row.group) : this.join(row)));
+    item.append(about, button);
+    const row = { group, item, button, meta, key: fold(group.name) };
+    this.show(row);
+    return row;
   }
 
-  async join(group) {
-    if (!group.joined) {
-      const answer = await api("PUT", `/api/groups/${group.id}/membership`);
-      this.store.addGroup(answer.group);
+  show(row) {
+    const { group, item, button, meta } = row;
+    item.classList.toggle("joined", group.joined);
+    meta.textContent = `${this.format.members(group.members)} · ${this.format.online(group.online)}`;
+    button.className = group.joined ? "secondary" : "primary";
+    button.textContent = group.joined ? this.t("Open") : this.t("Join");
+    const label = group.joined ? this.t("Open {name}", { name: group.name }) : this.t("Join {name}", { name: group.name });
+    button.setAttribute("aria-label", label);
+  }
+
+  // A group left elsewhere while the dialog is open can be joined again.
+  update(group) {
+    const row = this.rows.find((candidate) => candidate.group.id === group.id);
+    if (!row) return;
+    row.group = { ...row.group, joined: false, members: Math.max(0, row.group.members - 1) };
+    this.show(row);
+  }
+
+  filter() {
+    const { dom } = this;
+    const query = fold(dom.search.value.trim());
+    let shown = 0;
+    for (const row of this.rows) {
+      row.item.hidden = Boolean(query) && !row.key.includes(query);
+      if (!row.item.hidden) shown += 1;
     }
+    dom.empty.hidden = shown > 0;
+    dom.empty.textContent = !this.rows.length
+      ? this.t("No groups yet. Create the first one.")
+      : this.t("No group matches “{query}”.", { query: dom.search.value.trim() });
+    dom.status.textContent = query
+      ? this.format.plural(shown, {
+        one: (n) => this.t("{count} group found", { count: n }),
+        other: (n) => this.t("{count} groups found", { count: n }),
+      })
+      : "";
+  }
+
+  async join(row) {
+    const { button } = row;
+    button.disabled = true;
+    try {
+      const answer = await api("PUT", `/api/groups/${row.group.id}/membership`);
+      row.group = answer.group;
+      this.store.addGroup(answer.group);
+      this.store.activate(answer.group.id);
+      this.joined = true;
+      this.show(row);
+    } catch {
+      this.dom.error.textContent = this.t("Could not join {name}. Try again.", { name: row.group.name });
+    } finally {
+      button.disabled = false;
+      button.focus(); // the same button, now Open
+    }
+  }
+
+  openGroup(group) {
     this.dom.dialog.close();
-    this.store.activate(group.id);
+    this.onOpen(group.id);
   }
 
   async create() {
@@ -56,6 +137,7 @@ export class GroupsDialog {
     const name = dom.name.value.trim();
     if (!name || name.length > 64) {
       dom.error.textContent = this.t("Use 1 to 64 characters.");
+      dom.name.focus();
       return;
     }
     try {
@@ -63,12 +145,13 @@ export class GroupsDialog {
       dom.name.value = "";
       this.store.addGroup(group);
       dom.dialog.close();
-      this.store.activate(group.id);
+      this.onOpen(group.id);
     } catch (error) {
       dom.error.textContent = {
         group_exists: this.t("A group with that name already exists."),
         invalid_name: this.t("Use 1 to 64 characters."),
       }[error.code] || this.t("Could not create the group. Try again.");
+      dom.name.focus();
     }
   }
 }

@@ -4,12 +4,18 @@
 // attributes (the Content-Security-Policy allows no inline script).
 
 import { api } from "./api.js";
+import { Attachments } from "./attachments.js";
 import { Composer } from "./composer.js";
+import { LeaveConfirm } from "./confirm.js";
 import { Conversation } from "./conversation.js";
 import { GroupsDialog } from "./groups-dialog.js";
+import { GroupHeader } from "./header.js";
 import { Loader } from "./loader.js";
+import { Nav } from "./nav.js";
 import { OnlinePanel } from "./online.js";
 import { Outbox } from "./outbox.js";
+import { Format } from "./plural.js";
+import { OnlineSheet } from "./sheet.js";
 import { Store } from "./store.js";
 import { EventStream } from "./stream.js";
 import { Tabs } from "./tabs.js";
@@ -20,33 +26,106 @@ const $ = (id) => root.querySelector(`#${id}`);
 const user = JSON.parse(root.dataset.user);
 const strings = JSON.parse(root.dataset.strings);
 const t = (key, params = {}) => (strings[key] || key).replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ""));
+const locale = root.dataset.locale;
+const format = new Format(t, locale);
 const activeKey = `tornado_chat:${user.id}:active`;
 
-const store = new Store(user, { isHidden: () => document.hidden });
-const outbox = new Outbox(store, t);
+// A message read while the page is hidden, or while a phone shows the list of
+// groups, is still unread.
+const store = new Store(user, { isHidden: () => document.hidden || nav.conversationHidden() });
+const nav = new Nav({ root, message: $("message"), title: $("group-title"), add: $("open-groups") }, store);
+
+// Opening a group: from a tab, the groups dialog (Open, Create), or at start.
+function openGroup(id) {
+  store.activate(id);
+  nav.openChat();
+  nav.focusConversation();
+}
+
+const confirm = new LeaveConfirm(
+  { dialog: $("leave-dialog"), title: $("leave-title"), error: $("leave-error"), cancel: $("leave-cancel"), confirm: $("leave-confirm") },
+  store,
+  {
+    t,
+    onLeft: () => {
+      if (nav.isPhone()) nav.back();
+      else if (store.active()) nav.focusConversation();
+      else $("open-groups").focus();
+    },
+  },
+);
+const leave = (state, opener) => confirm.ask(state, opener);
+const sheet = new OnlineSheet(
+  {
+    panel: $("online-panel"), close: $("close-online"), backdrop: $("sheet-backdrop"), toggles: [$("toggle-online")],
+    inert: [root.querySelector(".topbar"), root.querySelector(".account"), $("connection"), $("conversation")],
+  },
+  store,
+);
+const attachments = new Attachments({ tray: $("attachments"), message: $("message") }, store, {
+  t,
+  format,
+  refusal: (file) => outbox.refusal(file),
+  onRetry: (state, entry) => outbox.retry(state, entry),
+  onChange: () => {},
+});
+const outbox = new Outbox(store, t, { onImageFailed: (state, entry, why) => attachments.failed(state, entry, why) });
 
 // The views come before the loader (see Loader).
-new Tabs($("tabs"), store, { t });
+new Tabs({ tablist: $("tablist"), list: $("tabs"), panel: $("conversation") }, store, {
+  t, format, onOpen: openGroup, onLeave: leave,
+});
+const header = new GroupHeader(
+  {
+    title: $("group-title"), members: $("member-count"), online: $("toggle-online"), back: $("back"),
+    menuButton: $("group-menu-button"), menu: $("group-menu"), menuOnline: $("menu-online"), menuLeave: $("menu-leave"),
+  },
+  store,
+  {
+    t,
+    format,
+    onBack: () => nav.back(),
+    onOnline: (opener) => sheet.toggle(opener),
+    onShowOnline: (opener) => sheet.open(opener, { focus: true }),
+    onLeave: leave,
+  },
+);
 new Conversation({ empty: $("empty"), conversation: $("conversation"), messages: $("messages") }, store, {
   t,
-  locale: root.dataset.locale,
+  locale,
   onNearTop: () => loader.older(store.active()),
   onRetry: (state, entry) => outbox.retry(state, entry),
 });
-new OnlinePanel({ panel: $("online-panel"), list: $("online"), toggle: $("toggle-online") }, store, { t });
+const online = new OnlinePanel({ panel: $("online-panel"), list: $("online"), offline: $("online-offline") }, store, { t });
 new TypingLine($("typing"), store, { t });
 new Composer(
-  { form: $("composer"), message: $("message"), attach: $("attach"), file: $("image-file"), dropZone: $("conversation") },
+  {
+    form: $("composer"), message: $("message"), send: $("send"), counter: $("counter"), attach: $("attach"),
+    file: $("image-file"), dropZone: $("conversation"),
+  },
   store,
   outbox,
+  attachments,
+  { t, format },
 );
 new GroupsDialog(
   {
-    dialog: $("groups-dialog"), open: $("open-groups"), close: $("close-groups"), list: $("group-list"),
-    form: $("create-group"), name: $("group-name"), error: $("create-error"),
+    dialog: $("groups-dialog"), title: $("groups-title"), open: $("open-groups"), close: $("close-groups"), search: $("group-search"),
+    status: $("group-search-status"), list: $("group-list"), empty: $("group-list-empty"), form: $("create-group"),
+    name: $("group-name"), error: $("create-error"),
   },
   store,
-  { t },
+  {
+    t,
+    format,
+    onOpen: openGroup,
+    isPhone: () => nav.isPhone(),
+    // After joining, the person is in the last group joined; else back where they were.
+    onClosed: (joined) => {
+      if (joined && !nav.isPhone()) nav.focusConversation();
+      else if (!root.contains(document.activeElement) || document.activeElement === document.body) $("open-groups").focus();
+    },
+  },
 );
 const loader = new Loader(store);
 
@@ -56,23 +135,34 @@ store.on("active", (state) => {
   else localStorage.removeItem(activeKey);
 });
 document.addEventListener("visibilitychange", () => {
-  if (!document.hidden && store.active()) store.markRead(store.active());
+  if (!document.hidden && store.active() && !nav.conversationHidden()) store.markRead(store.active());
 });
 
+let connected = true;
 const stream = new EventStream(user.id, {
   onEvents: (events) => store.apply(events),
   onConnection: (ok) => {
     $("connection").hidden = ok;
+    online.connection(ok);
+    header.connection(ok);
+    if (ok && !connected && store.active()) loader.online(store.active()); // who came and went meanwhile
+    connected = ok;
   },
 });
 window.addEventListener("pagehide", () => stream.stop());
 
 // Start-up: the stream first (history loaded after it cannot miss a message),
-// then the joined groups, then the tab that was open before a reload.
+// then the joined groups, then the tab that was open before a reload. A phone
+// starts on the list of groups; a wider screen in the conversation, with the
+// focus in the message box.
 await stream.start();
 const me = await api("GET", "/api/me");
 for (const group of me.groups) store.addGroup(group);
 const stored = Number(localStorage.getItem(activeKey));
 store.ready();
 store.activate(store.groups.has(stored) ? stored : store.sortedGroups()[0]?.group.id ?? null);
+if (!nav.isPhone() && store.active()) {
+  nav.openChat();
+  nav.focusConversation();
+}
 root.dataset.ready = "true";

@@ -1,67 +1,124 @@
 // How one message or one pending send looks: a new node each time, built from
-// text nodes only. The conversation decides where the nodes go.
+// text nodes only. The conversation decides where the nodes go and whether a
+// message continues its author's run (then only its text shows; its time
+// appears on hover and on focus).
 
+import { avatar, colourOf } from "./avatar.js";
 import { el, linkify } from "./dom.js";
 
-const THUMB_SIZE = 512;
+const THUMB_SIZE = 512; // the server's thumbnails: at most this on a side
+const THUMB_SHOWN_HEIGHT = 320; // shown at most this high (and never wider than the column)
+const LONG_CHARS = 1200; // a text longer than this, or with more lines, starts collapsed
+const LONG_LINES = 12;
 
 export class MessageViews {
-  constructor(me, { t, locale, onRetry }) {
+  // days: a Days (clock and exact times); onRetry(entry) sends a failed one again,
+  // onDismiss(entry) drops one that can never be sent; onOpenImage(message, link) opens the viewer.
+  constructor(me, { t, days, onRetry, onDismiss, onOpenImage }) {
     this.me = me;
     this.t = t;
+    this.days = days;
     this.onRetry = onRetry;
-    this.timeFormat = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
-    this.dateFormat = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" });
+    this.onDismiss = onDismiss;
+    this.onOpenImage = onOpenImage;
   }
 
-  message(message) {
+  // continued: it continues its author's run; expanded: a long text shows
+  // whole; tabStop: its time is the log's one tab stop.
+  message(message, { continued = false, expanded = false, tabStop = false } = {}) {
     const mine = message.user.id === this.me.id;
-    const article = el("article", mine ? "message mine" : "message");
+    const article = el("article", `message${mine ? " mine" : ""}${continued ? " continued" : ""}`);
     article.dataset.id = message.id;
     const head = el("header", "meta");
-    const time = el("time", "", this.timeFormat.format(new Date(message.created_at)));
-    time.dateTime = message.created_at;
-    time.title = this.dateFormat.format(new Date(message.created_at));
-    head.append(el("span", "author", message.user.username), time);
-    article.append(head, message.image ? this.image(message) : this.text(message.text || ""));
+    head.append(el("span", `author c${colourOf(message.user.id)}`, message.user.username), this.stamp(message, tabStop));
+    const bubble = el("div", "bubble");
+    bubble.append(head);
+    if (message.image) bubble.append(this.image(message));
+    else this.text(bubble, message, expanded);
+    if (!mine) article.append(avatar(message.user));
+    article.append(bubble);
     return article;
   }
 
-  text(text) {
-    const body = el("p", "text");
-    body.append(linkify(text));
-    return body;
+  // The time as the locale writes it; the exact date and time on hover (title)
+  // and on focus (conversation.css shows the title beside it). The conversation
+  // makes one of them a tab stop and moves among them with the arrow keys.
+  stamp(message, tabStop) {
+    const date = new Date(message.created_at);
+    const time = el("time", "stamp", this.days.clock(date));
+    time.dateTime = message.created_at;
+    time.title = this.days.exact(date);
+    time.tabIndex = tabStop ? 0 : -1;
+    return time;
   }
 
+  // A long text starts collapsed, with a button to show all of it.
+  text(bubble, message, expanded) {
+    const text = message.text || "";
+    const body = el("p", "text");
+    body.append(linkify(text));
+    bubble.append(body);
+    if (text.length <= LONG_CHARS && text.split("\n").length <= LONG_LINES) return;
+    body.id = `text-${message.id}`;
+    const more = el("button", "more");
+    more.type = "button";
+    more.setAttribute("aria-controls", body.id);
+    const set = (open) => {
+      body.classList.toggle("collapsed", !open);
+      more.setAttribute("aria-expanded", String(open));
+      more.textContent = open ? this.t("Show less") : this.t("Show more");
+    };
+    more.addEventListener("click", () => set(more.getAttribute("aria-expanded") !== "true"));
+    set(expanded);
+    bubble.append(more);
+  }
+
+  // A thumbnail whose box is known before it loads (nothing moves when it
+  // arrives); a click, or Enter on it, opens the in-page viewer.
   image(message) {
     const { url, thumb_url: thumbUrl, width, height } = message.image;
     const link = el("a", "image-link");
     link.href = url;
-    link.target = "_blank";
-    link.rel = "noopener";
     const img = el("img", "thumb");
-    const scale = Math.min(1, THUMB_SIZE / Math.max(width, height));
-    img.width = Math.max(1, Math.round(width * scale));
-    img.height = Math.max(1, Math.round(height * scale));
+    const thumb = Math.min(1, THUMB_SIZE / Math.max(width, height));
+    const shown = thumb * Math.min(1, THUMB_SHOWN_HEIGHT / Math.max(1, height * thumb));
+    img.width = Math.max(1, Math.round(width * shown));
+    img.height = Math.max(1, Math.round(height * shown));
     img.src = thumbUrl;
     img.alt = this.t("Image from {name}", { name: message.user.username });
     img.loading = "lazy";
+    img.decoding = "async";
     link.append(img);
+    link.addEventListener("click", (event) => {
+      if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+      event.preventDefault();
+      this.onOpenImage(message, link);
+    });
     return link;
+  }
+
+  // Whether a node's long text is open, so that a replaced node keeps it.
+  expanded(node) {
+    return node?.querySelector(".more")?.getAttribute("aria-expanded") === "true";
   }
 
   pending(entry) {
     const article = el("article", `message mine pending ${entry.state}`);
-    const head = el("header", "meta");
+    const bubble = el("div", "bubble");
+    if (entry.file) bubble.append(this.upload(entry));
+    else bubble.append(el("p", "text", entry.text));
     const status = entry.state === "failed" ? this.t("Not sent: {reason}", { reason: entry.error }) : this.t("Sending…");
-    head.append(el("span", "author", this.me.username), el("span", "status", status));
-    article.append(head, entry.file ? this.upload(entry) : this.text(entry.text));
+    const foot = el("p", "status-line");
+    foot.append(el("span", "status", status));
     if (entry.state === "failed") {
-      const retry = el("button", "link-button", this.t("Try again"));
-      retry.type = "button";
-      retry.addEventListener("click", () => this.onRetry(entry));
-      article.append(retry);
+      // "Try again" only where trying again can help; a refusal for good can only be dismissed.
+      const action = el("button", "link-button", this.t(entry.retryable ? "Try again" : "Dismiss"));
+      action.type = "button";
+      action.addEventListener("click", () => (entry.retryable ? this.onRetry(entry) : this.onDismiss(entry)));
+      foot.append(action);
     }
+    bubble.append(foot);
+    article.append(bubble);
     return article;
   }
 

@@ -1,18 +1,41 @@
 // The group tabs, updated in place: one node per group, kept in name order. A
 // change touches only the tabs it concerns: an unread count its group's tab,
-// a new selection the old and the new tab. The page title carries the total.
+// a new selection the old and the new tab. On a phone the same tabs are the
+// first screen's list of groups (css/chat.css lays them out).
+//
+// A fade at either end of the strip shows that more tabs lie beyond it.
+//
+// Each tab has its leave button (the X) beside it, outside the tab itself: a
+// tablist may hold only tabs, so the tablist element owns the tabs through
+// aria-owns, while #tabs lays out the tabs with their X. The X of the open tab is
+// in the Tab order; the others show on hover and are reached with the mouse, or
+// by Delete on a tab, or through the group menu.
 
-import { api } from "./api.js";
 import { el } from "./dom.js";
 
+const KEYS = ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "Delete"];
+
 export class Tabs {
-  constructor(list, store, { t }) {
-    this.list = list;
+  // dom: {tablist, list, panel}; onOpen(id) opens a group; onLeave(state, opener) asks to leave one.
+  constructor(dom, store, { t, format, onOpen, onLeave }) {
+    this.tablist = dom.tablist;
+    this.list = dom.list;
+    this.panel = dom.panel;
     this.store = store;
     this.t = t;
-    this.items = new Map(); // group id -> {item, tab, name, leave}
+    this.format = format;
+    this.onOpen = onOpen;
+    this.onLeave = onLeave;
+    this.items = new Map(); // group id -> {item, tab, label, leave, description, name}
     this.groupOf = new WeakMap(); // tab item -> group state, to keep the order
-    list.addEventListener("keydown", (event) => this.keys(event));
+    // What a screen reader says after a tab's name ("3 unread"), kept out of #tabs.
+    this.descriptions = el("div", "sr-only");
+    this.descriptions.hidden = true;
+    this.list.after(this.descriptions);
+    this.list.addEventListener("keydown", (event) => this.keys(event));
+    this.list.addEventListener("scroll", () => this.edges(), { passive: true });
+    this.list.addEventListener("wheel", (event) => this.wheel(event));
+    new ResizeObserver(() => this.edges()).observe(this.list);
     store.on("group-added", (state) => this.add(state));
     store.on("group-changed", (state) => this.rename(state));
     store.on("group-removed", (state) => this.remove(state));
@@ -25,16 +48,27 @@ export class Tabs {
     const item = el("div", "tab-item");
     const tab = el("button", "tab");
     tab.type = "button";
+    tab.id = `tab-${id}`;
     tab.setAttribute("role", "tab");
     tab.setAttribute("aria-controls", "conversation");
+    tab.setAttribute("aria-describedby", `tab-about-${id}`);
+    // The tab is named by its text: the group's name. The avatar (shown on a phone) and the
+    // unread badge are hidden from screen readers, which hear "3 unread messages" as the
+    // tab's description instead.
+    const avatar = el("span", "tab-avatar");
+    avatar.setAttribute("aria-hidden", "true");
     const label = el("span", "tab-name");
-    tab.append(label);
-    tab.addEventListener("click", () => this.store.activate(id));
-    const leave = el("button", "leave", "×");
+    tab.append(avatar, label);
+    tab.addEventListener("click", () => this.onOpen(id));
+    const leave = el("button", "leave");
     leave.type = "button";
-    leave.addEventListener("click", () => this.leave(id));
+    leave.append(cross());
+    leave.addEventListener("click", () => this.onLeave(this.groupOf.get(item), leave));
     item.append(tab, leave);
-    const parts = { item, tab, label, leave, name: null };
+    const description = el("span");
+    description.id = `tab-about-${id}`;
+    this.descriptions.append(description);
+    const parts = { item, tab, avatar, label, leave, description, name: null };
     this.items.set(id, parts);
     this.groupOf.set(item, state);
     this.setSelected(parts, id === this.store.activeId);
@@ -46,7 +80,9 @@ export class Tabs {
 
   rename(state) {
     const parts = this.items.get(state.group.id);
-    if (!parts || parts.name === state.group.name) return;
+    if (!parts) return;
+    this.groupOf.set(parts.item, state);
+    if (parts.name === state.group.name) return;
     this.name(parts, state.group.name);
     this.place(parts.item, state.group.name);
   }
@@ -55,19 +91,28 @@ export class Tabs {
     const parts = this.items.get(state.group.id);
     if (!parts) return;
     parts.item.remove();
+    parts.description.remove();
     this.items.delete(state.group.id);
-    this.title();
+    this.own();
   }
 
   unread(state) {
     const parts = this.items.get(state.group.id);
-    if (parts) {
-      const badge = parts.tab.querySelector(".unread");
-      if (!state.unread) badge?.remove();
-      else if (badge) badge.textContent = String(state.unread);
-      else parts.tab.append(el("span", "unread", String(state.unread)));
+    if (!parts) return;
+    const badge = parts.tab.querySelector(".unread");
+    if (!state.unread) badge?.remove();
+    else if (badge) badge.textContent = this.format.number(state.unread);
+    else {
+      const fresh = el("span", "unread", this.format.number(state.unread));
+      fresh.setAttribute("aria-hidden", "true");
+      parts.tab.append(fresh);
     }
-    this.title();
+    parts.description.textContent = state.unread
+      ? this.format.plural(state.unread, {
+        one: (n) => this.t("{count} unread message", { count: n }),
+        other: (n) => this.t("{count} unread messages", { count: n }),
+      })
+      : "";
   }
 
   select(state, previous) {
@@ -75,24 +120,27 @@ export class Tabs {
     if (old && previous !== state) this.setSelected(old, false);
     const parts = state && this.items.get(state.group.id);
     if (parts) this.setSelected(parts, true);
+    if (parts) this.panel.setAttribute("aria-labelledby", parts.tab.id);
     this.showSelected();
   }
 
-  async leave(id) {
-    await api("DELETE", `/api/groups/${id}/membership`);
-    this.store.removeGroup(id);
-  }
-
-  // Arrow keys, Home and End move between the tabs (the tablist pattern).
+  // Arrow keys, Home and End move between the tabs and open the one reached (the
+  // tablist pattern, keeping the focus on the tabs); Delete asks to leave.
   keys(event) {
     const tabs = [...this.list.querySelectorAll('[role="tab"]')];
     const index = tabs.indexOf(document.activeElement);
-    if (index < 0 || !["ArrowLeft", "ArrowRight", "Home", "End"].includes(event.key)) return;
+    if (index < 0 || !KEYS.includes(event.key)) return;
     event.preventDefault();
-    const next = { ArrowLeft: index - 1, ArrowRight: index + 1, Home: 0, End: tabs.length - 1 }[event.key];
+    if (event.key === "Delete") {
+      this.onLeave(this.groupOf.get(tabs[index].parentElement), tabs[index]);
+      return;
+    }
+    const next = {
+      ArrowLeft: index - 1, ArrowUp: index - 1, ArrowRight: index + 1, ArrowDown: index + 1, Home: 0, End: tabs.length - 1,
+    }[event.key];
     const tab = tabs[(next + tabs.length) % tabs.length];
     tab.focus();
-    tab.click();
+    this.store.activate(this.groupOf.get(tab.parentElement).group.id);
   }
 
   // Parts
@@ -100,7 +148,8 @@ export class Tabs {
   name(parts, name) {
     parts.name = name;
     parts.label.textContent = name;
-    parts.tab.setAttribute("aria-label", name);
+    parts.avatar.textContent = [...name.trim()][0]?.toLocaleUpperCase() || "#";
+    parts.tab.title = name; // the whole name, when the tab shows only its start
     parts.leave.setAttribute("aria-label", this.t("Leave {name}", { name }));
     parts.leave.title = parts.leave.getAttribute("aria-label");
   }
@@ -108,6 +157,7 @@ export class Tabs {
   setSelected(parts, selected) {
     parts.tab.setAttribute("aria-selected", String(selected));
     parts.tab.tabIndex = selected ? 0 : -1;
+    parts.leave.tabIndex = selected ? 0 : -1;
   }
 
   // Before the first tab whose name sorts after this one.
@@ -115,16 +165,53 @@ export class Tabs {
     const after = [...this.list.children].find(
       (other) => other !== item && this.groupOf.get(other)?.group.name.localeCompare(name) > 0,
     );
-    if (item.isConnected && item.nextElementSibling === (after ?? null)) return; // moving it would lose its focus
-    this.list.insertBefore(item, after ?? null);
+    if (!(item.isConnected && item.nextElementSibling === (after ?? null))) {
+      this.list.insertBefore(item, after ?? null); // (not when already there: moving it would lose its focus)
+    }
+    this.own();
+  }
+
+  // The tablist owns the tabs, in their order.
+  own() {
+    const ids = [...this.list.querySelectorAll('[role="tab"]')].map((tab) => tab.id);
+    this.tablist.setAttribute("aria-owns", ids.join(" "));
+    this.edges();
+  }
+
+  // A mouse wheel scrolls the strip of tabs sideways (on a wide screen, where it is one row).
+  wheel(event) {
+    const strip = this.list;
+    if (event.deltaX || !event.deltaY || strip.scrollWidth <= strip.clientWidth) return;
+    if (getComputedStyle(strip).flexDirection !== "row") return;
+    event.preventDefault();
+    strip.scrollLeft += event.deltaY;
+  }
+
+  // A fade at an edge of the tab strip says more tabs lie beyond it.
+  edges() {
+    const { scrollLeft, scrollWidth, clientWidth } = this.list;
+    this.list.classList.toggle("more-before", scrollLeft > 1);
+    this.list.classList.toggle("more-after", scrollLeft + clientWidth < scrollWidth - 1);
   }
 
   showSelected() {
     this.list.querySelector('[aria-selected="true"]')?.scrollIntoView({ block: "nearest", inline: "nearest" });
   }
+}
 
-  title() {
-    const unread = this.store.totalUnread();
-    document.title = unread ? `(${unread}) tornado_chat` : "tornado_chat";
-  }
+function cross() {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", "16");
+  svg.setAttribute("height", "16");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("d", "M6 6l12 12M18 6L6 18");
+  path.setAttribute("fill", "none");
+  path.setAttribute("stroke", "currentColor");
+  path.setAttribute("stroke-width", "2.4");
+  path.setAttribute("stroke-linecap", "round");
+  svg.append(path);
+  return svg;
 }

@@ -33,6 +33,12 @@ SESSION_COOKIE = "chat_session"
 MAX_JSON_BODY = 64 * 1024  # far above any request of the contract; a bigger body is a mistake or an attack
 UNAVAILABLE_RETRY_AFTER = 2  # seconds: a database restart or a hang is over in a few
 ERROR_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+# The pages' policy (pages.py), also that of the HTML error page a browser gets for a missing page.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 _GENERIC_CODES = {
     400: ("bad_request", "the request could not be understood"),
@@ -200,6 +206,44 @@ class BaseHandler(tornado.web.RequestHandler):
         super().log_exception(typ, value, tb)
 
 
+def accepts_html(accept: str) -> bool:
+    """Whether an ``Accept`` header asks for a page: it names HTML (with ``q`` above 0) and
+    prefers it at least as much as JSON. A browser opening an address sends
+    ``text/html,...,*/*;q=0.8``; scripts send ``*/*``, JSON, or nothing."""
+    html = json_q = 0.0
+    for part in accept.split(","):
+        media, _, params = part.partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value.strip())
+                except ValueError:
+                    q = 0.0
+        media = media.strip().lower()
+        if media in HTML_TYPES:
+            html = max(html, q)
+        elif media == "application/json":
+            json_q = max(json_q, q)
+    return html > 0 and html >= json_q
+
+
 class NotFoundHandler(BaseHandler):
+    """No route matched. The API and every client that does not ask for HTML get the
+    contract's JSON 404; a browser opening a missing page (outside ``/api/``, Accept:
+    text/html) gets the styled error page, with the same status, under the pages' CSP."""
+
     def prepare(self) -> None:
-        raise APIError(404, "not_found", "no such route")
+        path = self.request.path
+        api = path == "/api" or path.startswith("/api/")
+        if not api:
+            self.set_header("Vary", "Accept")
+        if api or not accepts_html(self.request.headers.get("Accept", "")):
+            raise APIError(404, "not_found", "no such route")
+        self.set_status(404)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Content-Security-Policy", PAGE_CSP)
+        self.set_header("Referrer-Policy", "same-origin")
+        self.set_header("X-Frame-Options", "DENY")
+        self.render("error.html", status=404, reason="Not Found")

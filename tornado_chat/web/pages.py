@@ -20,39 +20,80 @@ from .. import validation, wire
 from ..ratelimit import RateLimited
 from ..services.accounts import BadCredentials, TooManyAttempts
 from ..store.database import DatabaseUnavailable, UsernameTaken
-from .base import SESSION_COOKIE, UNAVAILABLE_RETRY_AFTER, BaseHandler
+from .base import PAGE_CSP, SESSION_COOKIE, UNAVAILABLE_RETRY_AFTER, BaseHandler
 
 TRANSLATIONS = Path(__file__).parent.parent / "translations"
-PAGE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
 
 # Every string the chat script shows; the page hands their translations to it.
 SCRIPT_STRINGS = (
-    "Reconnecting…",
-    "{name} is typing…",
-    "{names} are typing…",
+    # The conversation (conversation.js, message.js)
     "Sending…",
     "Not sent: {reason}",
     "Try again",
-    "{members} members · {online} online",
-    "Joined",
-    "Leave {name}",
-    "Loading…",
-    "Could not load the groups. Try again.",
-    "A group with that name already exists.",
-    "Use 1 to 64 characters.",
-    "Could not create the group. Try again.",
-    "Who is online ({count})",
-    "You are not a member of this group any more.",
-    "Something went wrong. Try again.",
     "No messages yet. Say hello!",
-    "The image is too large: at most 10 MB and 50 megapixels.",
-    "That file is not a PNG, JPEG, GIF or WebP image.",
     "Image from {name}",
     "Image",
     "Uploading {name}",
+    "{name} is typing…",
+    "{names} are typing…",
+    # Around the conversation: tabs, header, menus, dialogs, composer, online list
+    "Leave {name}",
+    "Leave {name}?",
+    "Could not leave the group. Try again.",
+    "{count} member",
+    "{count} members",
+    "{count} online",
+    "Offline",
+    "(you)",
+    "{count} unread message",
+    "{count} unread messages",
+    "Loading…",
+    "Could not load the groups. Try again.",
+    "Join",
+    "Open",
+    "Join {name}",
+    "Open {name}",
+    "Could not join {name}. Try again.",
+    "No groups yet. Create the first one.",
+    "No group matches “{query}”.",
+    "{count} group found",
+    "{count} groups found",
+    "A group with that name already exists.",
+    "Use 1 to 64 characters.",
+    "Could not create the group. Try again.",
+    "{count} character left",
+    "{count} characters left",
+    "Too long: remove {count} character to send it.",
+    "Too long: remove {count} characters to send it.",
+    "Preview of {name}",
+    "Cancel",
+    "Cancel {name}",
+    "Dismiss",
+    "Dismiss {name}",
+    "Try sending {name} again",
+    "You are not a member of this group any more.",
+    "The image is too large: at most 10 MB and 50 megapixels.",
+    "That file is not a PNG, JPEG, GIF or WebP image.",
+    "This text cannot be sent: it contains a character that is not allowed.",
+    "Too many messages at once. Wait a moment and try again.",
+    "Could not reach the server. Check your connection and try again.",
+    "Something went wrong. Try again.",
+    # The conversation (issue 12): days, runs, lines, long texts, the image viewer, announcements.
+    "Today",
+    "Yesterday",
+    "Show more",
+    "Show less",
+    "{count} new message",
+    "{count} new messages",
+    "{name} joined",
+    "{name} left",
+    "Messages from before you joined are not shown",
+    "{name}: {text}",
+    "{name} sent an image",
+    "Close",
+    "Previous image",
+    "Next image",
+    "{index} of {count}",
 )
 
 
