@@ -673,12 +673,13 @@ def store_many(server: Server, group: dict[str, Any], authors: list[Account], co
     for seq in range(1, count + 1):
         author = authors[(seq // 3) % len(authors)]
         text = f"message {seq}: " + "some words to read " * (1 + seq % 7)
-        rows.append((group["id"], seq, author.id, "text", text, start + datetime.timedelta(minutes=seq)))
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
+        rows.append((group["id"], seq, seq, author.id, "text", text, start + datetime.timedelta(minutes=seq)))
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
     query(server.settings.database,
-          f"INSERT INTO messages (group_id, seq, user_id, kind, body, created_at) VALUES {values}",
+          f"INSERT INTO messages (group_id, seq, pos, user_id, kind, body, created_at) VALUES {values}",
           [value for row in rows for value in row])
-    query(server.settings.database, "UPDATE chat_groups SET last_seq = %s WHERE id = %s", (count, group["id"]))
+    query(server.settings.database, "UPDATE chat_groups SET last_seq = %s, last_pos = %s WHERE id = %s",
+          (count, count, group["id"]))
 
 
 async def test_a_thousand_messages_load_by_scrolling_up_and_stay_in_order(server: Server, browser: Browser) -> None:
