@@ -15,6 +15,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from tornado.web import create_signed_value
 
 from . import test_browser
+from .support.announcements import announced_texts, record_announcements
 from .support.axe import assert_no_axe_violation, axe_violations, format_violations
 from .support.http import Account
 from .support.servers import Server
@@ -131,3 +132,28 @@ async def test_a_violation_is_reported_with_its_id_impact_help_and_targets(brows
     assert "\n    #photo: Element does not have an alt attribute" in message and "\n    #icon: " in message
     with pytest.raises(AssertionError, match="button-name"):
         await assert_no_axe_violation(page, "a test page")
+
+
+async def test_a_screen_reader_hears_new_messages_and_not_history(server: Server, browser: Browser) -> None:
+    """Everything every live region of the page would say, recorded as a screen reader follows them:
+    history loaded when the group opens or on scrolling up says nothing; a new message is said once."""
+    client = server.client()
+    ana, bob, group = await pair_in_group(client)
+    for i in range(70):
+        await client.send(ana, group["id"], f"message number {i}")  # type: ignore[arg-type]
+    context = await new_context(browser, "desktop", "light")
+    await record_announcements(context)
+    page = await signed_in(context, server, bob)
+    await page.get_by_role("tab", name=str(group["name"])).click()
+    await expect(log(page).locator(".message")).to_have_count(50)
+    await log(page).evaluate("node => { node.scrollTop = 0; }")
+    await expect(log(page).locator(".message")).to_have_count(70)
+    assert [t for t in await announced_texts(page) if "message number" in t] == []
+    await client.send(ana, group["id"], "something new")  # type: ignore[arg-type]
+    await expect(log(page).get_by_text("something new")).to_be_visible()
+    for _ in range(50):  # the recorder sees the change once the page's turn is over
+        if any("something new" in t for t in await announced_texts(page)):
+            break
+        await page.wait_for_timeout(100)
+    said = [t for t in await announced_texts(page) if "something new" in t or "message number" in t]
+    assert said == [f"{ana.username}: something new"]
