@@ -27,12 +27,13 @@ export class Outbox {
     this.onImageFailed = onImageFailed;
   }
 
-  sendText(state, text) {
-    this.enqueue(state, { text });
+  // reply: the reply_to object of the message answered (the pending send shows it), or null.
+  sendText(state, text, reply = null) {
+    this.enqueue(state, { text, reply });
   }
 
-  sendImage(state, file) {
-    this.enqueue(state, { file, progress: 0 });
+  sendImage(state, file, reply = null) {
+    this.enqueue(state, { file, progress: 0, reply });
   }
 
   // Why a file can never be sent, before trying; "" when it may be.
@@ -63,9 +64,11 @@ export class Outbox {
 
   post(state, entry) {
     const group = `/api/groups/${state.group.id}`;
-    if (!entry.file) return api("POST", `${group}/messages`, { text: entry.text, client_id: entry.clientId });
+    const replyTo = entry.reply ? { reply_to: entry.reply.seq } : {};
+    if (!entry.file) return api("POST", `${group}/messages`, { text: entry.text, client_id: entry.clientId, ...replyTo });
     const form = new FormData();
     form.append("client_id", entry.clientId);
+    if (entry.reply) form.append("reply_to", String(entry.reply.seq));
     form.append("image", entry.file);
     return upload(`${group}/images`, form, (fraction) => this.store.progress(state, entry, fraction));
   }
@@ -104,6 +107,7 @@ export class Outbox {
   reason(error) {
     return {
       not_member: this.t("You are not a member of this group any more."),
+      message_not_found: this.t("The message you replied to was deleted."),
       group_not_found: this.t("You are not a member of this group any more."),
       image_too_large: this.t("The image is too large: at most 10 MB and 50 megapixels."),
       unsupported_image: this.t("That file is not a PNG, JPEG, GIF or WebP image."),

@@ -107,6 +107,7 @@ export class Store {
       if (event.type === "membership") this.membership(event);
       else if (!state) continue;
       else if (event.type === "message") this.addMessage(state, event.message, { live: true });
+      else if (event.type === "message_changed") this.changeMessage(state, event.message);
       else if (event.type === "presence") this.presence(state, event);
       else if (event.type === "typing") this.typing(state, event.user);
       else if (event.type === "member") this.member(state, event);
@@ -150,18 +151,48 @@ export class Store {
     this.emit("message", state, message, { mine });
   }
 
-  // A message that changed (an edit): only a message the page has is replaced.
+  // A message that changed (an edit, a delete, a reaction), from the stream or
+  // from the answer to this page's own change: each message keeps its highest
+  // version (an older one arriving late is ignored; a deleted message never
+  // changes again). The replies to it that the page has show it as it is now.
+  // Says whether anything changed.
+  changeMessage(state, message) {
+    const known = state.messages.get(message.id);
+    const stale = known && ((known.version ?? 1) >= (message.version ?? 1) || (known.deleted && !message.deleted));
+    if (!stale) this.updateMessage(state, message);
+    for (const reply of state.messages.values()) {
+      if (reply.reply_to?.seq !== message.seq) continue;
+      const quoted = quoteOf(state.messages.get(message.id) ?? message);
+      const { reply_to: was } = reply;
+      if (was.text !== quoted.text || was.deleted !== quoted.deleted) this.updateMessage(state, { ...reply, reply_to: { ...was, ...quoted } });
+    }
+    return Boolean(known) && !stale;
+  }
+
+  // A message the page has, replaced (its node follows: message-changed).
   updateMessage(state, message) {
     if (!state.messages.has(message.id)) return;
     state.messages.set(message.id, message);
     this.emit("message-changed", state, message);
   }
 
+  // The newest message of mine that can be edited (↑ in an empty composer).
+  lastEditable(state) {
+    let last = null;
+    for (const message of state.messages.values()) {
+      if (message.user.id === this.me.id && message.kind === "text" && !message.deleted && !(last?.seq > message.seq)) last = message;
+    }
+    return last;
+  }
+
   // A page of history: the latest when a group is first opened, or an older one.
   addHistory(state, messages, { older, hasOlder = state.hasOlder }) {
     state.hasOlder = hasOlder;
     const added = messages.filter((message) => !state.messages.has(message.id));
-    for (const message of messages) state.messages.set(message.id, message);
+    for (const message of messages) {
+      const known = state.messages.get(message.id);
+      if (!known || (known.version ?? 1) <= (message.version ?? 1)) state.messages.set(message.id, message);
+    }
     this.emit("history", state, added, { older });
   }
 
@@ -215,4 +246,12 @@ export class Store {
     const now = Date.now();
     return [...state.typing.values()].filter((entry) => entry.until > now).map((entry) => entry.user.username);
   }
+}
+
+// What a reply shows of the message it answers, as that message is now (the
+// contract: the first 200 characters of a text, nothing of an image or a deleted one).
+export const EXCERPT_CHARS = 200;
+export function quoteOf(message) {
+  const text = message.deleted || message.text == null ? null : [...message.text].slice(0, EXCERPT_CHARS).join("");
+  return { text, deleted: Boolean(message.deleted) };
 }
