@@ -3,7 +3,8 @@
 // the conversation, each shown as a preview until Send (attachments.js). Each
 // group keeps its draft. Near the 4,000-character limit a counter shows; over
 // it, Send is refused and says how many characters to remove: a draft is never
-// cut. What is sent goes to the outbox.
+// cut. What is sent goes to the outbox, as a reply while the reply bar is open
+// (Escape closes it). ↑ in an empty box edits your last message.
 
 import { api } from "./api.js";
 
@@ -12,9 +13,11 @@ export const TEXT_LIMIT = 4000; // characters (code points) after trimming, as t
 const COUNT_FROM = 3500;
 
 export class Composer {
-  // dom: {form, message, send, counter, attach, file, dropZone}
-  constructor(dom, store, outbox, attachments, { t, format }) {
+  // dom: {form, message, send, counter, attach, file, dropZone}; reply: the ReplyBar;
+  // onEditLast() edits your last message and says whether there was one.
+  constructor(dom, store, outbox, attachments, { t, format, reply, onEditLast }) {
     this.dom = dom;
+    this.reply = reply;
     this.store = store;
     this.outbox = outbox;
     this.attachments = attachments;
@@ -30,6 +33,11 @@ export class Composer {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.submit();
+      } else if (event.key === "Escape" && this.reply.cancel()) {
+        event.preventDefault();
+      } else if (event.key === "ArrowUp" && !dom.message.value && !event.shiftKey && !event.altKey
+        && !event.ctrlKey && !event.metaKey && onEditLast()) {
+        event.preventDefault();
       }
     });
     dom.message.addEventListener("input", () => {
@@ -88,12 +96,13 @@ export class Composer {
       return;
     }
     const files = this.attachments.take(state);
-    for (const file of files) this.outbox.sendImage(state, file);
+    const reply = files.length || text ? this.reply.take(state) : null;
+    for (const file of files) this.outbox.sendImage(state, file, reply);
     if (text) {
       this.dom.message.value = "";
       this.drafts.delete(state.group.id);
       this.lastTypingSent = 0; // a sent message ends "typing…" for the others: the next keystroke says it again
-      this.outbox.sendText(state, text);
+      this.outbox.sendText(state, text, reply);
     }
     this.count();
     this.dom.message.focus(); // sending keeps the focus in the box, on a phone too (the keyboard stays)

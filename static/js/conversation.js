@@ -22,8 +22,9 @@ const LINE_MARGIN_PX = 32; // the "new messages" line lands this far below the t
 
 export class Conversation {
   // dom: {empty, conversation, messages}; onNearTop asks for older history;
-  // onRetry(state, entry) sends a failed pending entry again.
-  constructor(dom, store, { t, locale, onNearTop, onRetry }) {
+  // onRetry(state, entry) sends a failed pending entry again; editing(message): its editor
+  // while it is being edited; onReplaced(old, node, message) runs before a new node takes an old one's place.
+  constructor(dom, store, { t, locale, format, editing, onNearTop, onRetry, onReplaced = () => {} }) {
     this.dom = dom;
     this.log = dom.messages;
     this.store = store;
@@ -32,11 +33,14 @@ export class Conversation {
     this.views = new MessageViews(store.me, {
       t,
       days: this.days,
+      format,
+      editing,
       onRetry: (entry) => onRetry(this.state, entry),
       onDismiss: (entry) => store.removePending(this.state, entry.clientId),
       onOpenImage: (message, link) => this.viewer.open(message, link),
     });
     this.timeline = new Timeline(this.log, { views: this.views, days: this.days });
+    this.onReplaced = onReplaced;
     this.lines = new Lines(this.timeline, { t, days: this.days, locale });
     this.viewer = new Viewer(document.body, {
       t,
@@ -153,14 +157,39 @@ export class Conversation {
   }
 
   // One message changed: its node is swapped for a new one, nothing else moves.
+  // The focus, when it was in the old node, goes to the same control in the new
+  // one (a reaction chip, the time, the editor...), else to its time.
   replace(message) {
     const old = this.timeline.nodes.get(message.id);
     if (!old) return;
     const atBottom = this.atBottom();
     const tabStop = this.stamps.holds(old);
-    const node = this.timeline.replace(message, { tabStop });
+    const focused = old.contains(document.activeElement) ? document.activeElement : null;
+    const { selectionStart: start, selectionEnd: end } = focused ?? {};
+    const node = this.timeline.replace(message, { tabStop }, (built) => this.onReplaced(old, built, message));
     if (tabStop) this.stamps.took(node);
+    if (focused) {
+      const same = focused.isConnected ? focused : node.querySelector(`[data-focus="${CSS.escape(focused.dataset.focus ?? "")}"]`);
+      (same ?? node.querySelector("time.stamp")).focus({ preventScroll: true });
+      if (same === focused && start !== undefined && "setSelectionRange" in focused) focused.setSelectionRange(start, end);
+    }
     if (atBottom) this.scrollToBottom();
+  }
+
+  // Goes to a message already in the list: scrolled to the middle, highlighted a
+  // moment, its time focused. Says whether it is there.
+  reveal(seq) {
+    const message = this.sorted().find((one) => one.seq === seq);
+    const node = message && this.timeline.nodes.get(message.id);
+    if (!node) return false;
+    const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    node.scrollIntoView({ block: "center", behavior: still ? "auto" : "smooth" });
+    node.classList.remove("highlight");
+    void node.offsetWidth; // the highlight starts again when it was already running
+    node.classList.add("highlight");
+    node.addEventListener("animationend", () => node.classList.remove("highlight"), { once: true });
+    node.querySelector("time.stamp")?.focus({ preventScroll: true });
+    return true;
   }
 
   // The latest page, when the group is first opened.

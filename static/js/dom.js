@@ -28,3 +28,20 @@ export function linkify(text) {
   fragment.append(text.slice(last));
   return fragment;
 }
+
+// A stroked 24×24 icon, hidden from screen readers (its button has a name).
+export function icon(path, size = 18) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", String(size));
+  svg.setAttribute("height", String(size));
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  const line = document.createElementNS(ns, "path");
+  line.setAttribute("d", path);
+  for (const [name, value] of [["fill", "none"], ["stroke", "currentColor"], ["stroke-width", "2"],
+    ["stroke-linecap", "round"], ["stroke-linejoin", "round"]]) line.setAttribute(name, value);
+  svg.append(line);
+  return svg;
+}

@@ -1,6 +1,7 @@
 // What the page fetches besides the stream: a group's latest history the first
 // time it is opened, older pages when the reader scrolls up, and who is online
-// whenever a group is opened. The answers go into the store.
+// whenever a group is opened, and older pages until a reply's original is
+// there. The answers go into the store.
 
 import { api, isTransient } from "./api.js";
 
@@ -30,18 +31,37 @@ export class Loader {
     }
   }
 
-  async older(state) {
-    if (!state || !state.historyLoaded || !state.hasOlder || state.loadingOlder) return;
+  // The page before the oldest message held; the one under way when there is one.
+  older(state) {
+    if (state?.olderLoad) return state.olderLoad;
+    if (!state || !state.historyLoaded || !state.hasOlder) return Promise.resolve();
     const oldest = Math.min(...[...state.messages.values()].map((m) => m.seq));
-    if (!Number.isFinite(oldest)) return;
+    if (!Number.isFinite(oldest)) return Promise.resolve();
     state.loadingOlder = true;
-    try {
-      const path = `/api/groups/${state.group.id}/messages?before=${oldest}&limit=${HISTORY_PAGE}`;
-      const { messages } = await api("GET", path);
+    const path = `/api/groups/${state.group.id}/messages?before=${oldest}&limit=${HISTORY_PAGE}`;
+    state.olderLoad = api("GET", path).then(({ messages }) => {
       this.store.addHistory(state, messages, { older: true, hasOlder: messages.length === HISTORY_PAGE });
-    } finally {
+    }).finally(() => {
       state.loadingOlder = false;
+      state.olderLoad = null;
+    });
+    return state.olderLoad;
+  }
+
+  // Older pages until the message `seq` is held or the history has run out (going
+  // to the original of a reply). Says whether it is held.
+  async until(state, seq) {
+    const held = () => [...state.messages.values()].some((message) => message.seq === seq);
+    while (!held() && state.hasOlder && state.historyLoaded) {
+      const before = state.messages.size;
+      try {
+        await this.older(state);
+      } catch {
+        return false;
+      }
+      if (state.messages.size === before && state.hasOlder) return false;
     }
+    return held();
   }
 
   async online(state) {

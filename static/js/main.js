@@ -3,18 +3,25 @@
 // updates its own part of the page. The strings and the user come from data
 // attributes (the Content-Security-Policy allows no inline script).
 
+import { ActionSheet } from "./action-sheet.js";
+import { Actions } from "./actions.js";
 import { api } from "./api.js";
 import { Attachments } from "./attachments.js";
 import { Composer } from "./composer.js";
 import { LeaveConfirm } from "./confirm.js";
 import { Conversation } from "./conversation.js";
+import { DeleteConfirm } from "./delete-confirm.js";
+import { Editor } from "./editor.js";
 import { GroupsDialog } from "./groups-dialog.js";
 import { GroupHeader } from "./header.js";
 import { Loader } from "./loader.js";
 import { Nav } from "./nav.js";
 import { OnlinePanel } from "./online.js";
 import { Outbox } from "./outbox.js";
+import { Picker } from "./picker.js";
 import { Format } from "./plural.js";
+import { Reactions } from "./reactions.js";
+import { followQuotes, ReplyBar } from "./reply.js";
 import { OnlineSheet } from "./sheet.js";
 import { Store } from "./store.js";
 import { EventStream } from "./stream.js";
@@ -90,11 +97,46 @@ const header = new GroupHeader(
     onLeave: leave,
   },
 );
-new Conversation({ empty: $("empty"), conversation: $("conversation"), messages: $("messages") }, store, {
+// A message's actions (issue 13): reply, react, edit in place, delete.
+const picker = new Picker(root, { t, storageKey: `tornado_chat:${user.id}:recent-emoji`, isPhone: () => nav.isPhone() });
+const replyBar = new ReplyBar({ bar: $("replying"), message: $("message") }, store, { t });
+const announce = (text) => conversation.announcer.say(text);
+const editor = new Editor(store, { t, refresh: (message) => conversation.replace(message), announce });
+const conversation = new Conversation({ empty: $("empty"), conversation: $("conversation"), messages: $("messages") }, store, {
   t,
   locale,
-  onNearTop: () => loader.older(store.active()),
+  format,
+  editing: (message) => editor.editing(message),
+  onNearTop: () => loader.older(store.active()).catch(() => {}),
   onRetry: (state, entry) => outbox.retry(state, entry),
+  onReplaced: (old, node, message) => actions.adopt(old, node, message),
+});
+const deleting = new DeleteConfirm(root, store, { t, announce });
+let noticeTimer = 0;
+const notice = (text) => { // a failure said near the composer, for a while
+  $("notice").textContent = text;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => { $("notice").textContent = ""; }, 8000);
+};
+const reactions = new Reactions($("messages"), store, picker, { t, onFailed: notice });
+const act = {
+  reply: (state, message) => replyBar.start(state, message),
+  react: (state, message, opener) => reactions.pick(state, message, opener),
+  edit: (state, message, opener) => editor.start(state, message, opener),
+  delete: (state, message, opener) => deleting.ask(state, message, opener),
+};
+const run = (action, ...args) => act[action](...args);
+const actionSheet = new ActionSheet(root, store, picker, {
+  t, run, react: (state, message, emoji) => reactions.toggle(state, message, emoji, true),
+});
+const actions = new Actions($("messages"), store, {
+  t, run, openSheet: (state, message, node) => actionSheet.open(state, message, node),
+});
+// A reply's quote goes to its original, loading older history until it is there.
+followQuotes($("messages"), async (seq) => {
+  const state = store.active();
+  const held = await loader.until(state, seq);
+  if (store.active() === state && !(held && conversation.reveal(seq))) notice(t("The original message is not available."));
 });
 const online = new OnlinePanel({ panel: $("online-panel"), list: $("online"), offline: $("online-offline") }, store, { t });
 new TypingLine($("typing"), store, { t });
@@ -106,7 +148,17 @@ new Composer(
   store,
   outbox,
   attachments,
-  { t, format },
+  {
+    t,
+    format,
+    reply: replyBar,
+    onEditLast: () => {
+      const state = store.active();
+      const last = state && store.lastEditable(state);
+      if (last) editor.start(state, last, $("message"));
+      return Boolean(last);
+    },
+  },
 );
 new GroupsDialog(
   {

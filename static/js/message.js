@@ -5,6 +5,8 @@
 
 import { avatar, colourOf } from "./avatar.js";
 import { el, linkify } from "./dom.js";
+import { reactionsNode } from "./reactions.js";
+import { quoteNode } from "./reply.js";
 
 const THUMB_SIZE = 512; // the server's thumbnails: at most this on a side
 const THUMB_SHOWN_HEIGHT = 320; // shown at most this high (and never wider than the column)
@@ -12,12 +14,15 @@ const LONG_CHARS = 1200; // a text longer than this, or with more lines, starts 
 const LONG_LINES = 12;
 
 export class MessageViews {
-  // days: a Days (clock and exact times); onRetry(entry) sends a failed one again,
-  // onDismiss(entry) drops one that can never be sent; onOpenImage(message, link) opens the viewer.
-  constructor(me, { t, days, onRetry, onDismiss, onOpenImage }) {
+  // days: a Days (clock and exact times); format: a Format (numbers); editing(message): the
+  // editor shown in its place while it is being edited, else null; onRetry(entry) sends a failed
+  // one again, onDismiss(entry) drops one that can never be sent; onOpenImage(message, link) opens the viewer.
+  constructor(me, { t, days, format, editing = () => null, onRetry, onDismiss, onOpenImage }) {
     this.me = me;
     this.t = t;
     this.days = days;
+    this.format = format;
+    this.editing = editing;
     this.onRetry = onRetry;
     this.onDismiss = onDismiss;
     this.onOpenImage = onOpenImage;
@@ -33,11 +38,27 @@ export class MessageViews {
     head.append(el("span", `author c${colourOf(message.user.id)}`, message.user.username), this.stamp(message, tabStop));
     const bubble = el("div", "bubble");
     bubble.append(head);
-    if (message.image) bubble.append(this.image(message));
-    else this.text(bubble, message, expanded);
+    const editor = !message.deleted && this.editing(message);
+    if (message.deleted) bubble.append(el("p", "text deleted", this.t("This message was deleted")));
+    else if (message.reply_to) bubble.append(quoteNode(message.reply_to, this.t));
+    if (editor) {
+      bubble.classList.add("editing");
+      bubble.append(editor);
+    } else if (message.image && !message.deleted) bubble.append(this.image(message));
+    else if (!message.deleted) this.text(bubble, message, expanded);
+    if (message.edited_at && !message.deleted) head.append(this.edited(message));
     if (!mine) article.append(avatar(message.user));
     article.append(bubble);
+    const reactions = reactionsNode(message, this.me, { t: this.t, format: this.format });
+    if (reactions) article.append(reactions);
     return article;
+  }
+
+  // "(edited)" after the time, with when on hover (its title) and on focus (the time's title says it too).
+  edited(message) {
+    const mark = el("span", "edited", this.t("(edited)"));
+    mark.title = this.t("Edited {time}", { time: this.days.exact(new Date(message.edited_at)) });
+    return mark;
   }
 
   // The time as the locale writes it; the exact date and time on hover (title)
@@ -48,7 +69,11 @@ export class MessageViews {
     const time = el("time", "stamp", this.days.clock(date));
     time.dateTime = message.created_at;
     time.title = this.days.exact(date);
+    if (message.edited_at && !message.deleted) {
+      time.title += ` · ${this.t("Edited {time}", { time: this.days.exact(new Date(message.edited_at)) })}`;
+    }
     time.tabIndex = tabStop ? 0 : -1;
+    time.dataset.focus = "stamp";
     return time;
   }
 
@@ -62,6 +87,7 @@ export class MessageViews {
     body.id = `text-${message.id}`;
     const more = el("button", "more");
     more.type = "button";
+    more.dataset.focus = "more";
     more.setAttribute("aria-controls", body.id);
     const set = (open) => {
       body.classList.toggle("collapsed", !open);
@@ -79,6 +105,7 @@ export class MessageViews {
     const { url, thumb_url: thumbUrl, width, height } = message.image;
     const link = el("a", "image-link");
     link.href = url;
+    link.dataset.focus = "image";
     const img = el("img", "thumb");
     const thumb = Math.min(1, THUMB_SIZE / Math.max(width, height));
     const shown = thumb * Math.min(1, THUMB_SHOWN_HEIGHT / Math.max(1, height * thumb));
@@ -105,6 +132,7 @@ export class MessageViews {
   pending(entry) {
     const article = el("article", `message mine pending ${entry.state}`);
     const bubble = el("div", "bubble");
+    if (entry.reply) bubble.append(quoteNode(entry.reply, this.t));
     if (entry.file) bubble.append(this.upload(entry));
     else bubble.append(el("p", "text", entry.text));
     const status = entry.state === "failed" ? this.t("Not sent: {reason}", { reason: entry.error }) : this.t("Sending…");

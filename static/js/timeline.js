@@ -155,7 +155,8 @@ export class Timeline {
   }
 
   // One message changed: a new node in place of its old one, nothing else moves.
-  replace(message, options = {}) {
+  // before(node) may finish the new node before it goes in.
+  replace(message, options = {}, before = () => {}) {
     const old = this.nodes.get(message.id);
     if (!old) return null;
     const info = this.describe(message);
@@ -163,6 +164,7 @@ export class Timeline {
       expanded: this.views.expanded(old),
       ...options,
     });
+    before(node);
     old.replaceWith(node);
     return node;
   }
