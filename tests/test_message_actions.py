@@ -142,3 +142,113 @@ async def test_arrow_up_in_an_empty_composer_edits_your_last_message(server: Ser
     await expect(bubble(bob_page, "two, corrected").get_by_text("(edited)")).to_be_visible()
     await expect(bubble(bob_page, "one").get_by_text("(edited)")).to_have_count(0)
     no_errors(ana_page, bob_page)
+
+
+# Delete
+
+
+async def test_delete_is_confirmed_and_the_other_person_sees_this_message_was_deleted_live(
+    server: Server, browser: Browser
+) -> None:
+    client = server.client()
+    ana, bob, group = await pair_in_group(client)
+    await post(client, ana, group, "oops, wrong group")
+    await post(client, ana, group, "this one stays")
+    ana_page = await chat(browser, server, ana)
+    bob_page = await chat(browser, server, bob)
+    await expect(bubble(bob_page, "oops, wrong group")).to_be_visible()
+
+    await action(ana_page, "oops, wrong group", "Delete")
+    dialog = ana_page.get_by_role("dialog", name="Delete this message?")
+    await expect(dialog).to_be_visible()
+    await expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()  # the choice that loses nothing
+    await dialog.get_by_role("button", name="Cancel").click()
+    await expect(dialog).to_be_hidden()
+    await expect(bubble(bob_page, "oops, wrong group")).to_be_visible()
+
+    await action(ana_page, "oops, wrong group", "Delete")
+    await dialog.get_by_role("button", name="Delete").click()
+    await expect(dialog).to_be_hidden()
+    for page in (ana_page, bob_page):
+        gone = log(page).locator(".message").filter(has_text="This message was deleted")
+        await expect(gone).to_have_count(1)
+        await expect(log(page).get_by_text("oops, wrong group")).to_have_count(0)
+        await expect(bubble(page, "this one stays")).to_be_visible()
+        await gone.locator(".bubble").hover()  # a deleted message has no actions
+        await expect(gone.get_by_role("toolbar")).to_have_count(0)
+        await expect(gone.get_by_role("button")).to_have_count(0)
+    await expect(log(ana_page).locator(".message").filter(has_text="This message was deleted").locator("time.stamp")).to_be_focused()
+    # Bob may delete only his own: ana's message offers him Reply and React, not Edit or Delete.
+    await bubble(bob_page, "this one stays").locator(".bubble").hover()
+    toolbar = bubble(bob_page, "this one stays").get_by_role("toolbar", name="Message actions")
+    await expect(toolbar.get_by_role("button")).to_have_text(["", ""])
+    assert [await b.get_attribute("aria-label") for b in await toolbar.get_by_role("button").all()] == ["Reply", "React"]
+    no_errors(ana_page, bob_page)
+
+
+# Reply
+
+
+async def test_a_reply_quotes_its_original_for_both_and_its_excerpt_follows_the_original(
+    server: Server, browser: Browser
+) -> None:
+    client = server.client()
+    ana, bob, group = await pair_in_group(client)
+    original = await post(client, ana, group, "Lunch at noon? We could try the new place on 5th street")
+    ana_page = await chat(browser, server, ana)
+    bob_page = await chat(browser, server, bob)
+
+    await action(bob_page, "Lunch at noon?", "Reply")
+    bar = bob_page.locator("#replying")
+    await expect(bar).to_contain_text(f"Replying to {ana.username}")
+    await expect(bar).to_contain_text("Lunch at noon?")
+    composer = bob_page.get_by_role("textbox", name="Message")
+    await expect(composer).to_be_focused()
+    await bar.get_by_role("button", name="Cancel reply").click()  # the × cancels it
+    await expect(bar).to_be_hidden()
+    await action(bob_page, "Lunch at noon?", "Reply")
+    await composer.press("Escape")  # and so does Escape
+    await expect(bar).to_be_hidden()
+    await action(bob_page, "Lunch at noon?", "Reply")
+    await send(bob_page, "Yes! See you there")
+    await expect(bar).to_be_hidden()
+
+    for page in (ana_page, bob_page):
+        reply = bubble(page, "Yes! See you there")
+        quote = reply.get_by_role("button", name=f"In reply to {ana.username} Lunch at noon?")
+        await expect(quote).to_be_visible()
+        await expect(reply.locator(".message:not(.pending)")).to_have_count(0)
+    await expect(bubble(bob_page, "Yes! See you there")).not_to_have_class("pending")
+
+    # The original changes: the replies' quotes show it as it is now.
+    await api(client, ana, "PATCH", message_path(group, original), {"text": "Lunch at 1 instead?"})
+    for page in (ana_page, bob_page):
+        await expect(bubble(page, "Yes! See you there").locator(".quote")).to_contain_text("Lunch at 1 instead?")
+    await api(client, ana, "DELETE", message_path(group, original))
+    for page in (ana_page, bob_page):
+        reply = bubble(page, "Yes! See you there")
+        await expect(reply.get_by_text("Original message deleted")).to_be_visible()
+        await expect(reply.get_by_role("button", name="In reply to", exact=False)).to_have_count(0)
+    no_errors(ana_page, bob_page)
+
+
+async def test_clicking_a_quote_loads_older_history_until_the_original_is_there_and_highlights_it(
+    server: Server, browser: Browser
+) -> None:
+    client = server.client()
+    ana, bob, group = await pair_in_group(client)
+    original = await post(client, ana, group, "the very first plan")
+    for i in range(120):  # more than two pages of history between them
+        await client.send(bob, group["id"], f"chatter {i}")  # type: ignore[arg-type]
+    await post(client, bob, group, "back to your first plan", reply_to=original["seq"])
+    page = await chat(browser, server, bob)
+    await expect(log(page).locator(".message")).to_have_count(50)
+    await expect(bubble(page, "the very first plan")).to_have_count(0)  # only its quote is there
+
+    await bubble(page, "back to your first plan").get_by_role("button", name="In reply to", exact=False).click()
+    target = bubble(page, "the very first plan")
+    await expect(target).to_be_in_viewport()
+    await expect(target).to_have_class("message highlight")
+    await expect(target.locator("time.stamp")).to_be_focused()
+    assert await log(page).locator(".message").count() == 122
+    no_errors(page)
