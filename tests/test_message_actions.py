@@ -252,3 +252,105 @@ async def test_clicking_a_quote_loads_older_history_until_the_original_is_there_
     await expect(target.locator("time.stamp")).to_be_focused()
     assert await log(page).locator(".message").count() == 122
     no_errors(page)
+
+
+# React
+
+
+def chip(page: Page, text: str, emoji: str):  # noqa: ANN201 - a Playwright locator
+    return bubble(page, text).locator(".reactions .chip", has_text=emoji)
+
+
+async def test_a_reaction_chip_toggles_and_counts_for_both_people_with_yours_highlighted(
+    server: Server, browser: Browser
+) -> None:
+    client = server.client()
+    ana, bob, group = await pair_in_group(client)
+    await post(client, ana, group, "we shipped it")
+    ana_page = await chat(browser, server, ana)
+    bob_page = await chat(browser, server, bob)
+
+    await action(bob_page, "we shipped it", "React")
+    picker = bob_page.get_by_role("dialog", name="Choose a reaction")
+    await expect(picker).to_be_visible()
+    await picker.get_by_role("button", name="🎉").click()
+    await expect(picker).to_be_hidden()
+    await expect(chip(bob_page, "we shipped it", "🎉")).to_have_attribute("aria-pressed", "true")
+    await expect(chip(bob_page, "we shipped it", "🎉")).to_have_text("🎉1")
+    await expect(chip(ana_page, "we shipped it", "🎉")).to_have_attribute("aria-pressed", "false")
+    await expect(chip(ana_page, "we shipped it", "🎉")).to_have_attribute("title", f"{bob.username} reacted with 🎉")
+
+    await chip(ana_page, "we shipped it", "🎉").click()  # ana joins in
+    for page in (ana_page, bob_page):
+        await expect(chip(page, "we shipped it", "🎉")).to_have_text("🎉2")
+        await expect(chip(page, "we shipped it", "🎉")).to_have_attribute("aria-pressed", "true")
+    await expect(chip(ana_page, "we shipped it", "🎉")).to_have_attribute(
+        "title", f"You and {bob.username} reacted with 🎉")
+    await expect(chip(ana_page, "we shipped it", "🎉")).to_have_accessible_description(
+        f"You and {bob.username} reacted with 🎉")
+    await expect(chip(ana_page, "we shipped it", "🎉")).to_be_focused()  # the new node's chip, for the keyboard
+
+    await chip(bob_page, "we shipped it", "🎉").click()  # bob takes his back
+    for page, pressed in ((ana_page, "true"), (bob_page, "false")):
+        await expect(chip(page, "we shipped it", "🎉")).to_have_text("🎉1")
+        await expect(chip(page, "we shipped it", "🎉")).to_have_attribute("aria-pressed", pressed)
+    await chip(ana_page, "we shipped it", "🎉").click()
+    for page in (ana_page, bob_page):
+        await expect(bubble(page, "we shipped it").locator(".reactions")).to_have_count(0)
+
+    # The "+" chip opens the picker too; an emoji the other person used counts for both.
+    await api(client, ana, "PUT", f"/api/groups/{group['id']}/messages/1/reactions/{quote('👍')}")
+    await bubble(bob_page, "we shipped it").get_by_role("button", name="Add reaction").click()
+    await picker.get_by_role("button", name="👍").click()
+    for page in (ana_page, bob_page):
+        await expect(chip(page, "we shipped it", "👍")).to_have_text("👍2")
+    no_errors(ana_page, bob_page)
+
+
+async def test_the_picker_works_with_the_keyboard_and_remembers_recent_emoji(server: Server, browser: Browser) -> None:
+    client = server.client()
+    ana, bob, group = await pair_in_group(client)
+    await post(client, ana, group, "keyboard only")
+    ana_page = await chat(browser, server, ana)
+    page = await chat(browser, server, bob)
+
+    # Into the log: its tab stop is the newest message's time; then Tab reaches the message's toolbar.
+    await page.bring_to_front()
+    await log(page).focus()
+    await page.keyboard.press("Tab")
+    await expect(bubble(page, "keyboard only").locator("time.stamp")).to_be_focused()
+    await page.keyboard.press("Tab")
+    toolbar = bubble(page, "keyboard only").get_by_role("toolbar", name="Message actions")
+    await expect(toolbar.get_by_role("button", name="Reply")).to_be_focused()
+    await page.keyboard.press("ArrowRight")
+    react = toolbar.get_by_role("button", name="React")
+    await expect(react).to_be_focused()
+    await page.keyboard.press("Enter")
+    picker = page.get_by_role("dialog", name="Choose a reaction")
+    await expect(picker.get_by_role("button", name="👍")).to_be_focused()
+    await page.keyboard.press("Escape")  # closes, back to React
+    await expect(picker).to_be_hidden()
+    await expect(react).to_be_focused()
+
+    await page.keyboard.press("Enter")
+    await page.keyboard.press("ArrowRight")  # ❤️
+    await page.keyboard.press("ArrowDown")  # the row below: 🔥 (six a row)
+    await expect(picker.get_by_role("button", name="🔥")).to_be_focused()
+    await page.keyboard.press("End")
+    await page.keyboard.press("ArrowLeft")
+    await expect(picker.get_by_role("button", name="👏")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(picker).to_be_hidden()
+    await expect(chip(page, "keyboard only", "👏")).to_have_attribute("aria-pressed", "true")
+    await expect(chip(ana_page, "keyboard only", "👏")).to_have_text("👏1")
+    await expect(react).to_be_focused()
+
+    # Used lately: first, under "Recently used", the next time (and after a reload).
+    await page.reload()
+    await expect(page.locator("#app")).to_have_attribute("data-ready", "true")
+    await action(page, "keyboard only", "React")
+    recent = picker.get_by_role("group", name="Recently used")
+    await expect(recent.get_by_role("button")).to_have_text(["👏"])
+    await expect(recent.get_by_role("button", name="👏")).to_be_focused()
+    await page.keyboard.press("Escape")
+    no_errors(ana_page, page)
