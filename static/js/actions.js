@@ -32,28 +32,30 @@ export class Actions {
     this.store = store;
     this.run = run;
     this.openSheet = openSheet;
-    this.names = { reply: t("Reply"), react: t("React"), edit: t("Edit"), delete: t("Delete") };
     this.toolbar = el("div", "actions");
     this.toolbar.setAttribute("role", "toolbar");
     this.toolbar.setAttribute("aria-label", t("Message actions"));
-    this.buttons = {};
+    const names = { reply: t("Reply"), react: t("React"), edit: t("Edit"), delete: t("Delete") };
     for (const action of Object.keys(ICONS)) {
       const button = el("button", `action ${action}`);
       button.type = "button";
       button.dataset.action = action;
-      button.setAttribute("aria-label", this.names[action]);
-      button.title = this.names[action];
+      button.dataset.focus = `action ${action}`;
+      button.setAttribute("aria-label", names[action]);
+      button.title = names[action];
       if (action === "react" || action === "delete") button.setAttribute("aria-haspopup", "dialog");
       button.append(icon(ICONS[action], 18));
-      this.buttons[action] = button;
       this.toolbar.append(button);
     }
-    this.toolbar.addEventListener("click", (event) => {
-      const button = event.target.closest("button.action");
-      const found = this.found(this.toolbar.closest(".message"));
-      if (button && found) this.run(button.dataset.action, found.state, found.message, button);
+    // Handled for the whole log: a replaced node gets a copy of the toolbar (see adopt).
+    log.addEventListener("click", (event) => {
+      const button = event.target.closest(".actions button.action");
+      const found = button && this.found(button.closest(".message"));
+      if (found) this.run(button.dataset.action, found.state, found.message, button);
     });
-    this.toolbar.addEventListener("keydown", (event) => this.keys(event));
+    log.addEventListener("keydown", (event) => {
+      if (event.target.closest(".actions")) this.keys(event);
+    });
     log.addEventListener("pointerover", (event) => {
       if (event.pointerType === "mouse") this.attach(event.target.closest(".message"));
     });
@@ -67,6 +69,17 @@ export class Actions {
     return message ? { state, message } : null;
   }
 
+  buttons() {
+    return [...this.toolbar.querySelectorAll("button.action")];
+  }
+
+  // Only the actions this message offers show; the first is the toolbar's tab stop.
+  fit(actions) {
+    const buttons = this.buttons();
+    for (const button of buttons) button.hidden = !actions.includes(button.dataset.action);
+    if (!buttons.some((button) => button.tabIndex === 0 && !button.hidden)) this.rove(buttons.find((button) => !button.hidden));
+  }
+
   // The toolbar goes into this message's bubble (or away, for one without actions).
   attach(node) {
     if (!node || this.toolbar.parentNode === node.querySelector(":scope > .bubble")) return;
@@ -76,41 +89,33 @@ export class Actions {
       if (found && !this.toolbar.contains(document.activeElement)) this.toolbar.remove();
       return;
     }
-    for (const [action, button] of Object.entries(this.buttons)) button.hidden = !actions.includes(action);
-    this.rove(this.buttons[actions[0]]);
-    this.place(node);
-  }
-
-  // Over the bubble's top corner on the side away from the avatar, unless the
-  // bubble is narrower than the toolbar: then from its left edge, into the free room.
-  place(node) {
+    this.fit(actions);
+    this.rove(this.buttons().find((button) => !button.hidden));
     const bubble = node.querySelector(":scope > .bubble");
     bubble.append(this.toolbar);
+    // Over the bubble's top corner away from the avatar; from its left edge when the bubble is narrower.
     const narrow = !node.classList.contains("mine") && bubble.offsetWidth < this.toolbar.offsetWidth + 12;
     if (narrow !== this.toolbar.classList.contains("from-left")) this.toolbar.classList.toggle("from-left", narrow);
   }
 
-  // A message's node was replaced (conversation.replace): the toolbar follows it
-  // into the new node before that goes in, so nothing else changes.
+  // A message's node is being replaced (conversation.replace): the new node, before
+  // it goes in, gets a copy of the toolbar the old one had, so that nothing else
+  // in the page changes (the old one leaves with the old node).
   adopt(old, node, message) {
     if (!old.contains(this.toolbar)) return;
+    this.toolbar = this.toolbar.cloneNode(true);
     const actions = actionsFor(message, this.store.me);
-    if (!actions.length) {
-      this.toolbar.remove();
-      return;
-    }
-    for (const [action, button] of Object.entries(this.buttons)) button.hidden = !actions.includes(action);
-    if (this.current?.hidden) this.rove(this.buttons[actions[0]]);
+    if (!actions.length) return;
+    this.fit(actions);
     node.querySelector(":scope > .bubble").append(this.toolbar);
   }
 
   rove(button) {
-    for (const other of Object.values(this.buttons)) other.tabIndex = other === button ? 0 : -1;
-    this.current = button;
+    for (const other of this.buttons()) other.tabIndex = other === button ? 0 : -1;
   }
 
   keys(event) {
-    const shown = Object.values(this.buttons).filter((button) => !button.hidden);
+    const shown = this.buttons().filter((button) => !button.hidden);
     const at = shown.indexOf(document.activeElement);
     const to = { ArrowLeft: at - 1, ArrowRight: at + 1, Home: 0, End: shown.length - 1 }[event.key];
     if (at < 0 || to === undefined) return;

@@ -6,7 +6,7 @@
 // screen reader once.
 
 import { api } from "./api.js";
-import { el } from "./dom.js";
+import { el, refocus } from "./dom.js";
 import { outside } from "./picker.js";
 
 export class DeleteConfirm {
@@ -76,7 +76,6 @@ export class DeleteConfirm {
   closed() {
     const { opener, message, deleted } = this.target ?? {};
     this.target = null;
-    if (!deleted && opener?.isConnected) opener.focus();
-    else document.querySelector(`.message[data-id="${message?.id}"] time.stamp`)?.focus();
+    if (message) refocus(deleted ? null : opener, message.id);
   }
 }

@@ -45,3 +45,15 @@ export function icon(path, size = 18) {
   svg.append(line);
   return svg;
 }
+
+// Focus what opened a dialog or an editor; when a change replaced its message's
+// node meanwhile, the same control in the new node (data-focus), else its time.
+export function refocus(opener, messageId) {
+  if (opener?.isConnected) {
+    opener.focus();
+    return;
+  }
+  const node = document.querySelector(`.message[data-id="${messageId}"]`);
+  const key = opener?.dataset?.focus;
+  ((key && node?.querySelector(`[data-focus="${CSS.escape(key)}"]`)) || node?.querySelector("time.stamp"))?.focus();
+}

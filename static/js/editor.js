@@ -9,7 +9,7 @@
 
 import { api } from "./api.js";
 import { TEXT_LIMIT } from "./composer.js";
-import { el } from "./dom.js";
+import { el, refocus } from "./dom.js";
 
 export class Editor {
   // refresh(message) rebuilds a message's node; announce(text) tells a screen reader.
@@ -32,7 +32,7 @@ export class Editor {
     this.box = el("textarea", "editor-text");
     this.box.id = "edit-text";
     this.box.rows = 2;
-    this.box.setAttribute("aria-label", this.t("Edit message"));
+    this.box.setAttribute("aria-label", this.t("Edit text"));
     this.box.setAttribute("aria-describedby", "edit-hint edit-error");
     this.box.setAttribute("enterkeyhint", "done");
     this.error = el("p", "field-error editor-error");
@@ -135,7 +135,6 @@ export class Editor {
   }
 
   focusBack({ opener, message }) {
-    if (opener?.isConnected && opener.offsetParent) opener.focus();
-    else document.querySelector(`.message[data-id="${message.id}"] time.stamp`)?.focus();
+    refocus(opener, message.id);
   }
 }

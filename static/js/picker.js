@@ -5,7 +5,7 @@
 // go to the ends, Enter or Space picks, Escape or a click outside closes it;
 // the focus goes back to what opened it.
 
-import { el } from "./dom.js";
+import { el, refocus } from "./dom.js";
 
 export const COMMON = ["👍", "❤️", "😂", "😮", "😢", "🙏", "🎉", "🔥", "👀", "✅", "👏", "😄"];
 const RECENT_KEPT = 6;
@@ -33,7 +33,7 @@ export class Picker {
       else if (event.target === this.dialog && outside(this.dialog, event)) this.dialog.close();
     });
     this.dialog.addEventListener("close", () => {
-      if (this.opener?.isConnected) this.opener.focus();
+      refocus(this.opener, this.openerMessage);
       this.opener = null;
     });
   }
@@ -64,6 +64,7 @@ export class Picker {
   // onPick(emoji) runs after the dialog has closed and the focus has gone back.
   open(opener, onPick) {
     this.opener = opener;
+    this.openerMessage = opener.closest(".message")?.dataset.id;
     this.onPick = onPick;
     const recent = this.recent();
     this.body.replaceChildren(

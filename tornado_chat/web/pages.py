@@ -107,7 +107,7 @@ SCRIPT_STRINGS = (
     "It will be deleted for everyone in the group.",
     "Could not delete the message. Try again.",
     "Message deleted",
-    "Edit message",
+    "Edit text",
     "Escape to cancel, Enter to save",
     "Save",
     "A message cannot be empty. Delete it instead.",
