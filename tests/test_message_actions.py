@@ -12,20 +12,26 @@ from urllib.parse import quote
 from playwright.async_api import Browser, Page, expect
 
 from . import test_browser
+from .support.announcements import announced_texts, forget_announcements, record_announcements
 from .support.http import Account, Client
 from .support.servers import Server
-from .test_browser import PHONE, WATCH_CHILDREN, log, open_chat, pair_in_group, send
+from .test_accessibility import signed_in
+from .test_browser import DESKTOP, PHONE, WATCH_CHILDREN, log, open_chat, pair_in_group, send
 
 browser = test_browser.browser  # the same fixture: a headless Debian Chromium per test
 
 
-async def chat(browser: Browser, server: Server, account: Account, **options: Any) -> Page:
-    """``open_chat``, failing the test on any uncaught error of the page's script."""
-    page = await open_chat(browser, server, account, **options)
+def watch_errors(page: Page) -> Page:
+    """Keep the uncaught errors of the page's script, for ``no_errors``."""
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.errors = errors  # type: ignore[attr-defined]
     return page
+
+
+async def chat(browser: Browser, server: Server, account: Account, **options: Any) -> Page:
+    """``open_chat``, keeping any uncaught error of the page's script for ``no_errors``."""
+    return watch_errors(await open_chat(browser, server, account, **options))
 
 
 def no_errors(*pages: Page) -> None:
@@ -108,7 +114,8 @@ async def test_escape_cancels_an_edit_and_changes_nothing(server: Server, browse
     await box.fill("something else")
     await box.press("Escape")
     await expect(box).to_have_count(0)
-    await expect(bubble(ana_page, "first draft").get_by_role("button", name="Edit")).to_be_focused()  # back where it started
+    edit = bubble(ana_page, "first draft").get_by_role("button", name="Edit")
+    await expect(edit).to_be_focused()  # back where it started
     for page in (ana_page, bob_page):
         await expect(bubble(page, "first draft")).to_be_visible()
         await expect(log(page).get_by_text("(edited)")).to_have_count(0)
@@ -177,12 +184,14 @@ async def test_delete_is_confirmed_and_the_other_person_sees_this_message_was_de
         await gone.locator(".bubble").hover()  # a deleted message has no actions
         await expect(gone.get_by_role("toolbar")).to_have_count(0)
         await expect(gone.get_by_role("button")).to_have_count(0)
-    await expect(log(ana_page).locator(".message").filter(has_text="This message was deleted").locator("time.stamp")).to_be_focused()
+    tombstone = log(ana_page).locator(".message").filter(has_text="This message was deleted")
+    await expect(tombstone.locator("time.stamp")).to_be_focused()
     # Bob may delete only his own: ana's message offers him Reply and React, not Edit or Delete.
     await bubble(bob_page, "this one stays").locator(".bubble").hover()
     toolbar = bubble(bob_page, "this one stays").get_by_role("toolbar", name="Message actions")
-    await expect(toolbar.get_by_role("button")).to_have_text(["", ""])
-    assert [await b.get_attribute("aria-label") for b in await toolbar.get_by_role("button").all()] == ["Reply", "React"]
+    await expect(toolbar.get_by_role("button")).to_have_count(2)
+    assert [await b.get_attribute("aria-label") for b in await toolbar.get_by_role("button").all()] == [
+        "Reply", "React"]
     no_errors(ana_page, bob_page)
 
 
@@ -343,11 +352,7 @@ async def test_the_picker_works_with_the_keyboard_and_remembers_recent_emoji(ser
     await expect(picker).to_be_hidden()
     await expect(chip(page, "keyboard only", "👏")).to_have_attribute("aria-pressed", "true")
     await expect(chip(ana_page, "keyboard only", "👏")).to_have_text("👏1")
-    try:
-        await expect(react).to_be_focused()
-    except AssertionError:
-        print("DBG", await react.evaluate("e => [e === document.activeElement, document.hasFocus(), e.isConnected, document.activeElement.outerHTML.slice(0, 100)]"))
-        raise
+    await expect(react).to_be_focused()
 
     # Used lately: first, under "Recently used", the next time (and after a reload).
     await page.reload()
@@ -422,4 +427,97 @@ async def test_each_change_replaces_its_one_node_and_keeps_every_other_node(serv
         lambda: api(client, ana, "DELETE", path(group, second)),
         lambda: expect(log(page).get_by_text("This message was deleted")).to_be_visible(),
     ) == one(second)
+    no_errors(page)
+
+
+# Touch: a long press opens the action sheet
+
+
+async def long_press(page: Page, locator: Any) -> None:
+    """A finger held on ``locator`` for 700 ms: real touch events, through the DevTools protocol."""
+    box = await locator.bounding_box()
+    assert box is not None
+    point = {"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] / 2}
+    cdp = await page.context.new_cdp_session(page)
+    await cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point]})
+    await page.wait_for_timeout(700)
+    await cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+async def test_a_long_press_on_a_phone_opens_an_action_sheet_with_quick_reactions(
+    server: Server, browser: Browser
+) -> None:
+    client = server.client()
+    ana, bob, group = await pair_in_group(client)
+    await post(client, ana, group, "hold me")
+    await post(client, bob, group, "mine to change")
+    ana_page = await chat(browser, server, ana)
+    context = await browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, locale="en-US")
+    page = watch_errors(await signed_in(context, server, bob))
+    await page.get_by_role("tab", name=str(group["name"])).click()  # a phone starts on the list of groups
+    await expect(bubble(page, "hold me")).to_be_visible()
+    assert await page.evaluate("matchMedia('(hover: none)').matches")
+
+    await long_press(page, bubble(page, "hold me").locator(".text"))
+    sheet = page.get_by_role("dialog", name="Message actions")
+    await expect(sheet).to_be_visible()
+    await expect(sheet.locator(".sheet-actions button")).to_have_text(["Reply", "More reactions"])  # not his own
+    await sheet.get_by_role("group", name="React").get_by_role("button", name="❤️").click()
+    await expect(sheet).to_be_hidden()
+    await expect(chip(page, "hold me", "❤️")).to_have_attribute("aria-pressed", "true")
+    await expect(chip(ana_page, "hold me", "❤️")).to_have_text("❤️1")
+
+    await long_press(page, bubble(page, "mine to change").locator(".text"))
+    await expect(sheet.locator(".sheet-actions button")).to_have_text(["Reply", "More reactions", "Edit", "Delete"])
+    await sheet.get_by_role("button", name="Edit").click()
+    box = log(page).get_by_role("textbox", name="Edit text")
+    await expect(box).to_be_focused()
+    await box.fill("changed on the phone")
+    await log(page).get_by_role("button", name="Save").click()  # no Enter key on a phone: the Save button
+    await expect(bubble(ana_page, "changed on the phone").get_by_text("(edited)")).to_be_visible()
+
+    await long_press(page, bubble(page, "changed on the phone").locator(".text"))
+    await sheet.get_by_role("button", name="Cancel").click()
+    await expect(sheet).to_be_hidden()
+    await long_press(page, bubble(page, "changed on the phone").locator(".text"))
+    await sheet.get_by_role("button", name="Delete").click()
+    await page.get_by_role("dialog", name="Delete this message?").get_by_role("button", name="Delete").click()
+    await expect(log(ana_page).get_by_text("This message was deleted")).to_be_visible()
+    no_errors(ana_page, page)
+
+
+# What a screen reader is told
+
+
+async def test_a_screen_reader_hears_your_own_edit_and_delete_once_and_nothing_of_reactions_or_others_changes(
+    server: Server, browser: Browser
+) -> None:
+    client = server.client()
+    ana, bob, group = await pair_in_group(client)
+    from_bob = await post(client, bob, group, "bob says hi")
+    await post(client, ana, group, "ana says hi")
+    context = await browser.new_context(viewport=DESKTOP, locale="en-US")
+    await record_announcements(context)
+    page = watch_errors(await signed_in(context, server, ana))
+    await expect(bubble(page, "ana says hi")).to_be_visible()
+    await forget_announcements(page)
+
+    await api(client, bob, "PUT", f"{message_path(group, from_bob)}/reactions/{quote('👍')}")
+    await api(client, bob, "PATCH", message_path(group, from_bob), {"text": "bob says hello"})
+    await expect(bubble(page, "bob says hello").locator(".chip")).to_have_count(2)  # 👍 and "+"
+    await chip(page, "bob says hello", "👍").click()
+    await expect(chip(page, "bob says hello", "👍")).to_have_text("👍2")
+    await api(client, bob, "DELETE", message_path(group, from_bob))
+    await expect(log(page).get_by_text("This message was deleted")).to_be_visible()
+    assert await announced_texts(page) == []
+
+    await action(page, "ana says hi", "Edit")
+    await log(page).get_by_role("textbox", name="Edit text").fill("ana says hello")
+    await log(page).get_by_role("textbox", name="Edit text").press("Enter")
+    await expect(bubble(page, "ana says hello").get_by_text("(edited)")).to_be_visible()
+    await action(page, "ana says hello", "Delete")
+    await page.get_by_role("dialog", name="Delete this message?").get_by_role("button", name="Delete").click()
+    await expect(log(page).get_by_text("This message was deleted")).to_have_count(2)
+    await page.wait_for_timeout(300)  # anything said late would be said by now
+    assert await announced_texts(page) == ["Message edited", "Message deleted"]
     no_errors(page)

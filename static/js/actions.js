@@ -130,6 +130,17 @@ export class Actions {
   longPress() {
     let timer = 0;
     let start = null;
+    // The finger lifted after the sheet opened must not tap what is now under it.
+    let swallow = false;
+    window.addEventListener("click", (event) => {
+      if (!swallow) return;
+      swallow = false;
+      event.preventDefault();
+      event.stopPropagation();
+    }, { capture: true });
+    window.addEventListener("pointerdown", () => {
+      swallow = false;
+    }, { capture: true });
     const stop = () => {
       clearTimeout(timer);
       timer = 0;
@@ -144,6 +155,7 @@ export class Actions {
       timer = setTimeout(() => {
         stop();
         this.pressed = Date.now();
+        swallow = true;
         const now = this.found(node);
         if (now && node.isConnected) this.openSheet(now.state, now.message, node);
       }, LONG_PRESS_MS);
