@@ -9,13 +9,17 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 from playwright.async_api import Browser, Page, expect
+
+from tornado_chat.config import PROJECT_ROOT
 
 from . import test_browser
 from .support.announcements import announced_texts, forget_announcements, record_announcements
+from .support.axe import assert_no_axe_violation
 from .support.http import Account, Client
 from .support.servers import Server
-from .test_accessibility import signed_in
+from .test_accessibility import LOOKS, SIZES, signed_in
 from .test_browser import DESKTOP, PHONE, WATCH_CHILDREN, log, open_chat, pair_in_group, send
 
 browser = test_browser.browser  # the same fixture: a headless Debian Chromium per test
@@ -521,3 +525,94 @@ async def test_a_screen_reader_hears_your_own_edit_and_delete_once_and_nothing_o
     await page.wait_for_timeout(300)  # anything said late would be said by now
     assert await announced_texts(page) == ["Message edited", "Message deleted"]
     no_errors(page)
+
+
+# Accessibility: axe-core finds nothing with the actions, the editor, the picker and the dialogs open
+
+SHOTS = PROJECT_ROOT / "test-artifacts" / "screenshots" / "i13-page"
+
+
+async def changed_conversation(browser: Browser, server: Server, size: str, theme: str) -> tuple[Page, Page]:
+    """Bob's page (and Ana's) on a conversation with an edited message, a deleted one, a reply and
+    reactions (one of them his)."""
+    client = server.client()
+    ana, bob, group = await pair_in_group(client)
+    plan = await post(client, ana, group, "Morning! Standup moves to 10:00 today")
+    thanks = await post(client, bob, group, "Thanks for the heads-up. I'll bring the release notes.")
+    oops = await post(client, ana, group, "Can someone review PR 41?")
+    await post(client, bob, group, "Works for me, see you then", reply_to=plan["seq"])
+    await post(client, ana, group, "Great, thanks both!")
+    await api(client, ana, "PATCH", message_path(group, plan), {"text": "Morning! Standup moves to 10:30 today"})
+    await api(client, ana, "DELETE", message_path(group, oops))
+    for who, emoji in ((ana, "👍"), (bob, "👍"), (ana, "🎉")):
+        await api(client, who, "PUT", f"{message_path(group, thanks)}/reactions/{quote(emoji)}")
+    options = {"viewport": SIZES[size], "color_scheme": theme, "locale": "en-US"}
+    ana_page = watch_errors(await signed_in(await browser.new_context(**options), server, ana))  # type: ignore[arg-type]
+    touch = {"has_touch": True, "is_mobile": True} if size == "phone" else {}
+    page = watch_errors(await signed_in(await browser.new_context(**options, **touch), server, bob))  # type: ignore[arg-type]
+    if size == "phone":
+        await page.get_by_role("tab", name=str(group["name"])).click()
+    await expect(log(page).get_by_text("This message was deleted")).to_be_visible()
+    await expect(log(page).locator(".message")).to_have_count(5)
+    return page, ana_page
+
+
+async def look(page: Page, name: str, where: str) -> None:
+    """Axe finds nothing; a screenshot of it is kept."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.wait_for_timeout(250)  # transitions over
+    await page.screenshot(path=str(SHOTS / f"{name}.png"))
+    await assert_no_axe_violation(page, where)
+
+
+@pytest.mark.parametrize("size, theme", LOOKS)
+async def test_axe_finds_no_violation_with_the_actions_the_editor_the_picker_and_the_dialogs_open(
+    server: Server, browser: Browser, size: str, theme: str
+) -> None:
+    page, ana_page = await changed_conversation(browser, server, size, theme)
+    at = f"{size}, {theme}"
+    await look(page, f"{size}-{theme}-conversation", f"a conversation with changed messages, {at}")
+
+    # The actions of a message, by the keyboard: its time, then its toolbar.
+    await page.bring_to_front()
+    reply = bubble(page, "Works for me")
+    await reply.locator("time.stamp").focus()
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Tab")  # past the quote, to the toolbar
+    await expect(reply.get_by_role("toolbar").get_by_role("button", name="Reply")).to_be_focused()
+    await look(page, f"{size}-{theme}-actions", f"a message's actions, {at}")
+
+    await page.keyboard.press("Enter")  # Reply: the quote bar over the composer
+    await expect(page.locator("#replying")).to_contain_text("Replying to")
+    await look(page, f"{size}-{theme}-replying", f"the reply bar, {at}")
+    await page.keyboard.press("Escape")
+
+    async def act(text: str, name: str) -> None:  # a phone has no hover: the long press's sheet
+        if size != "phone":
+            await action(page, text, name)
+            return
+        await long_press(page, bubble(page, text).locator(".text"))
+        sheet = page.get_by_role("dialog", name="Message actions")
+        await sheet.get_by_role("button", name="More reactions" if name == "React" else name, exact=True).click()
+
+    await act("Thanks for the heads-up", "React")
+    await expect(page.get_by_role("dialog", name="Choose a reaction")).to_be_visible()
+    await look(page, f"{size}-{theme}-picker", f"the reaction picker, {at}")
+    await page.keyboard.press("Escape")
+
+    await act("Works for me", "Edit")
+    box = log(page).get_by_role("textbox", name="Edit text")
+    await box.fill("Works for me, see you at 10:30")
+    await look(page, f"{size}-{theme}-editor", f"the editor, {at}")
+    await box.press("Escape")
+
+    await act("Works for me", "Delete")
+    await expect(page.get_by_role("dialog", name="Delete this message?")).to_be_visible()
+    await look(page, f"{size}-{theme}-delete", f"the delete dialog, {at}")
+    await page.keyboard.press("Escape")
+
+    if size == "phone":
+        await long_press(page, bubble(page, "Works for me").locator(".text"))
+        await expect(page.get_by_role("dialog", name="Message actions")).to_be_visible()
+        await look(page, f"{size}-{theme}-sheet", f"the action sheet, {at}")
+    no_errors(page, ana_page)
