@@ -23,6 +23,7 @@ export class DeleteConfirm {
     title.id = "delete-title";
     const text = el("p", "", t("It will be deleted for everyone in the group."));
     text.id = "delete-text";
+    this.preview = el("blockquote", "delete-preview"); // which message: its start
     this.error = el("p", "field-error");
     this.error.setAttribute("role", "alert");
     const actions = el("div", "dialog-actions");
@@ -31,7 +32,7 @@ export class DeleteConfirm {
     this.confirm = el("button", "danger-button", t("Delete"));
     this.confirm.type = "button";
     actions.append(this.cancelButton, this.confirm);
-    dialog.append(title, text, this.error, actions);
+    dialog.append(title, this.preview, text, this.error, actions);
     parent.append(dialog);
     this.dialog = dialog;
     this.cancelButton.addEventListener("click", () => dialog.close());
@@ -44,6 +45,7 @@ export class DeleteConfirm {
 
   ask(state, message, opener) {
     this.target = { state, message, opener };
+    this.preview.textContent = message.text ?? `📷 ${this.t("Image")}`;
     this.error.textContent = "";
     this.confirm.disabled = false;
     this.dialog.showModal();

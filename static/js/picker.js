@@ -33,6 +33,7 @@ export class Picker {
       else if (event.target === this.dialog && outside(this.dialog, event)) this.dialog.close();
     });
     this.dialog.addEventListener("close", () => {
+      this.opener?.removeAttribute("aria-expanded");
       refocus(this.opener, this.openerMessage);
       this.opener = null;
     });
@@ -65,6 +66,7 @@ export class Picker {
   open(opener, onPick) {
     this.opener = opener;
     this.openerMessage = opener.closest(".message")?.dataset.id;
+    opener.setAttribute("aria-expanded", "true"); // its toolbar stays in sight meanwhile
     this.onPick = onPick;
     const recent = this.recent();
     this.body.replaceChildren(
