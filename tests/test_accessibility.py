@@ -12,14 +12,13 @@ import re
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
-from tornado.web import create_signed_value
 
 from . import test_browser
 from .support.announcements import announced_texts, record_announcements
 from .support.axe import assert_no_axe_violation, axe_violations, format_violations
 from .support.http import Account
 from .support.servers import Server
-from .test_browser import DESKTOP, PHONE, goto_chat, log, pair_in_group, png_bytes
+from .test_browser import DESKTOP, PHONE, goto_chat, log, pair_in_group, png_bytes, sign_in
 from .test_images import upload
 
 browser = test_browser.browser  # the same fixture: a headless Debian Chromium per test
@@ -36,11 +35,7 @@ async def new_context(browser: Browser, size: str, theme: str) -> BrowserContext
 
 async def signed_in(context: BrowserContext, server: Server, account: Account) -> Page:
     """A page of ``context`` on the chat page, signed in as ``account`` (its session cookie set directly)."""
-    token = await server.client().request(
-        "POST", "/api/session", {"username": account.username, "password": account.password}
-    )
-    cookie = create_signed_value(server.settings.cookie_secret, "chat_session", token.json["token"]).decode()
-    await context.add_cookies([{"name": "chat_session", "value": cookie, "url": server.base_url}])
+    await sign_in(context, server, account)
     page = await context.new_page()
     await goto_chat(page, server)
     return page

@@ -65,14 +65,19 @@ async def open_chat(
     context = await browser.new_context(viewport=viewport, locale=locale, color_scheme=color_scheme)  # type: ignore[arg-type]
     for pattern, handler in routes:
         await context.route(pattern, handler)
+    await sign_in(context, server, account)
+    page = await context.new_page()
+    await goto_chat(page, server)
+    return page
+
+
+async def sign_in(context: BrowserContext, server: Server, account: Account) -> None:
+    """Give ``context`` a session of ``account``: its cookie set directly, as a sign-in would."""
     token = await server.client().request(
         "POST", "/api/session", {"username": account.username, "password": account.password}
     )
     cookie = create_signed_value(server.settings.cookie_secret, "chat_session", token.json["token"]).decode()
     await context.add_cookies([{"name": "chat_session", "value": cookie, "url": server.base_url}])
-    page = await context.new_page()
-    await goto_chat(page, server)
-    return page
 
 
 async def goto_chat(page: Page, server: Server) -> None:

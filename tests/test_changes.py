@@ -468,10 +468,7 @@ async def test_waking_many_waiters_for_a_change_costs_no_statement_per_waiter(st
     await asyncio.sleep(0.3)  # everyone's arrival is written and announced
     cursors = [(await client.poll(a, c, timeout=0)).json["cursor"] for a, c in zip(listeners, cursors, strict=True)]
     waiting = [asyncio.create_task(client.poll(a, c, timeout=20)) for a, c in zip(listeners, cursors, strict=True)]
-    for _ in range(100):
-        if server.app.parts.hub.waiter_count == len(listeners):
-            break
-        await asyncio.sleep(0.05)
+    await server.parked(len(listeners))
     before = statements()
     await react(client, ana, group_id, message["seq"], "😎")
     answers = await asyncio.gather(*waiting)

@@ -19,13 +19,12 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, Route, expect
-from tornado.web import create_signed_value
 
 from .support.axe import inject_axe
 from .support.database import query
 from .support.http import PASSWORD, Account, Client
 from .support.servers import Server
-from .test_browser import DESKTOP, PHONE, goto_chat, log, pair_in_group, png_bytes, send
+from .test_browser import DESKTOP, PHONE, goto_chat, log, pair_in_group, png_bytes, send, sign_in
 from .test_browser import browser as browser  # noqa: F401 - the fixture
 from .test_images import upload
 
@@ -51,11 +50,7 @@ async def open_as(
         viewport=viewport, locale=locale, color_scheme=color_scheme, timezone_id="UTC",  # type: ignore[arg-type]
         has_touch=touch, is_mobile=touch,
     )
-    token = await server.client().request(
-        "POST", "/api/session", {"username": account.username, "password": account.password}
-    )
-    cookie = create_signed_value(server.settings.cookie_secret, "chat_session", token.json["token"]).decode()
-    await context.add_cookies([{"name": "chat_session", "value": cookie, "url": server.base_url}])
+    await sign_in(context, server, account)
     page = await context.new_page()
     page.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))
     await goto_chat(page, server)

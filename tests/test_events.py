@@ -432,10 +432,7 @@ async def test_waking_many_waiters_costs_no_database_query_per_waiter(start_serv
     alone, _ = await statements_to_send("nobody waits for this one", [])
     cursors = [(await client.poll(a, c, timeout=0)).json["cursor"] for a, c in zip(listeners, cursors, strict=True)]
     waiting = [asyncio.create_task(client.poll(a, c, timeout=20)) for a, c in zip(listeners, cursors, strict=True)]
-    for _ in range(100):
-        if server.app.parts.hub.waiter_count == len(listeners):
-            break
-        await asyncio.sleep(0.05)
+    await server.parked(len(listeners))
     with_waiters, answers = await statements_to_send("to everyone", waiting)
     assert [m["text"] for a in answers for m in messages(a.json["events"])] == ["to everyone"] * len(listeners)
     assert with_waiters <= alone + 1, f"{with_waiters} statements with {len(listeners)} waiters, {alone} alone"

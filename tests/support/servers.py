@@ -28,6 +28,13 @@ class Server:
     def client(self, cookies: bool = False) -> Client:
         return Client(self.base_url, self.http, {} if cookies else None)
 
+    async def parked(self, count: int, limit: float = 5.0) -> None:
+        """Wait (a condition, not a timing) until ``count`` polls are parked in the hub."""
+        for _ in range(int(limit / 0.05)):
+            if self.app.parts.hub.waiter_count == count:
+                return
+            await asyncio.sleep(0.05)
+
 
 NO_RATE_LIMITS = {"register_limit": None, "send_limit": None, "upload_limit": None, "typing_limit": None}
 
