@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The yardstick: the smallest Tornado long-poll chat that answers what bench/loadgen.py asks.
+"""The lean yardstick: the smallest, fastest Tornado long-poll chat that answers what bench/loadgen.py asks.
 
 Modelled on Tornado's demos/chat: one room, its messages in a list, a
 ``tornado.locks.Condition`` notified on every new message; a poll with a cursor
@@ -10,9 +10,15 @@ group id is 1. It speaks the same routes and JSON shapes as tornado_chat for wha
 the load generator uses, so one load generator drives both and the ratio between
 them is what tornado_chat's features and guarantees cost over a bare long poll.
 
+As lean as Tornado allows, so that the ratio is honest: no access log (one line per
+request costs more than the rest of a delivery), each message's event encoded to JSON
+once when it is posted and answers joined from those strings, no ETag hashing of
+answers. ``baseline_logged.py`` is this yardstick with Tornado's access log and an
+encoding per answer, as demos/chat does.
+
 ``--hello-only`` serves a single ``GET /hello`` instead: a bare Tornado process's
 requests per second, the ceiling of any Tornado long poll (a delivery is an answer
-and a new request). It logs every request, as demos/chat (and run.py) do.
+and a new request).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ NOW = "2026-01-01T00:00:00.000Z"
 
 class Room:
     def __init__(self) -> None:
-        self.events: list[dict] = []  # {"type": "message", "message": {...}}, seq = index + 1
+        self.events: list[str] = []  # '{"type": "message", "message": {...}}', encoded once; seq = index + 1
         self.cond = tornado.locks.Condition()
         self.waiting = 0
 
@@ -44,6 +50,10 @@ ROOM = Room()
 
 
 class Handler(tornado.web.RequestHandler):
+    def compute_etag(self) -> None:
+        """No ETag: hashing every answer is per-answer work a long poll does not need."""
+        return None
+
     def user(self) -> dict:
         token = self.request.headers.get("Authorization", "Bearer 0:anonymous").removeprefix("Bearer ")
         user_id, _, username = token.partition(":")
@@ -84,9 +94,12 @@ class MessagesHandler(Handler):
         message = {"id": seq, "group_id": 1, "seq": seq, "user": self.user(), "kind": "text",
                    "text": body["text"].strip(), "image": None, "created_at": created,
                    "client_id": body.get("client_id")}
-        ROOM.events.append({"type": "message", "message": message})
+        ROOM.events.append(self.encode_event({"type": "message", "message": message}))
         ROOM.cond.notify_all()
         self.answer({"message": message}, 201)
+
+    def encode_event(self, event: dict) -> str:
+        return json.dumps(event)
 
 
 class EventsHandler(Handler):
@@ -111,7 +124,10 @@ class EventsHandler(Handler):
             ROOM.waiting -= 1
         if self.request.connection.stream.closed():
             return
-        self.answer({"cursor": str(len(ROOM.events)), "events": ROOM.events[seen:]})
+        self.answer_events(seen)
+
+    def answer_events(self, seen: int) -> None:
+        self.answer(f'{{"cursor": "{len(ROOM.events)}", "events": [{", ".join(ROOM.events[seen:])}]}}')
 
     def on_connection_close(self) -> None:
         if self.wait_future is not None:
@@ -135,22 +151,28 @@ class HelloHandler(tornado.web.RequestHandler):
         self.write({"hello": "world"})
 
 
-def application(hello_only: bool) -> tornado.web.Application:
+def no_log(handler: tornado.web.RequestHandler) -> None:
+    """No access log."""
+
+
+def application(hello_only: bool, messages: type[MessagesHandler] = MessagesHandler,
+                events: type[EventsHandler] = EventsHandler, access_log: bool = False) -> tornado.web.Application:
+    settings = {} if access_log else {"log_function": no_log}
     if hello_only:
-        return tornado.web.Application([(r"/hello", HelloHandler)])
+        return tornado.web.Application([(r"/hello", HelloHandler)], **settings)
     return tornado.web.Application([
         (r"/api/users", UsersHandler),
         (r"/api/groups", GroupsHandler),
         (r"/api/groups/([^/]+)/membership", MembershipHandler),
-        (r"/api/groups/([^/]+)/messages", MessagesHandler),
-        (r"/api/events", EventsHandler),
+        (r"/api/groups/([^/]+)/messages", messages),
+        (r"/api/events", events),
         (r"/healthz", HealthHandler),
         (r"/metrics", MetricsHandler),
-    ])
+    ], **settings)
 
 
-async def serve(port: int, hello_only: bool) -> None:
-    server = application(hello_only).listen(port, "127.0.0.1")
+async def serve(app: tornado.web.Application, port: int) -> None:
+    server = app.listen(port, "127.0.0.1")
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
@@ -158,13 +180,17 @@ async def serve(port: int, hello_only: bool) -> None:
     server.stop()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--port", type=int, default=8889)
     parser.add_argument("--hello-only", action="store_true", help="serve only GET /hello")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = arguments(__doc__.splitlines()[0])
     tornado.log.enable_pretty_logging()
-    asyncio.run(serve(args.port, args.hello_only))
+    asyncio.run(serve(application(args.hello_only), args.port))
 
 
 if __name__ == "__main__":
