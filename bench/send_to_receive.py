@@ -53,7 +53,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -419,10 +419,13 @@ def bench_database(database_url: str | None, workdir: Path) -> Iterator[str]:
         embedded.stop()
 
 
-def start_server(workdir: Path, port: int, url: str, *flags: str) -> subprocess.Popen[bytes]:
-    """run.py as a process of its own, logging to workdir/server-PORT.log."""
+def start_server(
+    workdir: Path, port: int, url: str, *flags: str, launcher: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
+    """run.py as a process of its own, logging to workdir/server-PORT.log; ``launcher``: a script
+    that runs run.py (bench/traced.py and its arguments)."""
     server_log = workdir / f"server-{port}.log"
-    command = [sys.executable, "run.py", "--port", str(port), "--database-url", url, "--bcrypt-rounds", "4"]
+    command = [sys.executable, *launcher, "run.py", "--port", str(port), "--database-url", url, "--bcrypt-rounds", "4"]
     # Load from one address, as fast as it goes: the rate limits would measure themselves.
     command += ["--register-limit", "off", "--send-limit", "off", "--upload-limit", "off", "--typing-limit", "off"]
     command += ["--var-dir", str(workdir / "var"), *flags]
