@@ -156,7 +156,7 @@ def give_big_buffers_back() -> None:
 def main(argv: list[str] | None = None) -> int:
     give_big_buffers_back()
     args = parse_args(argv)
-    logs.setup(args.log_format)
+    logs.setup(args.log_format, args.access_log)
     embedded = None
     try:
         if args.database_url:

@@ -101,3 +101,34 @@ async def test_text_logs_stay_the_default(chat_processes: Callable[..., ChatProc
     chat.process.send_signal(signal.SIGTERM)
     assert chat.process.wait(timeout=20) == 0
     assert re.search(r"\] 200 GET /healthz \(127\.0\.0\.1\) [0-9.]+ms$", chat.log_path.read_text(), re.M)
+
+
+async def access_lines_of_polls(chat: ChatProcess) -> tuple[list[dict[str, Any]], int]:
+    """A cursorless poll, a poll answered at its timeout and one refused for its cursor; then the
+    access lines the stopped process wrote about /api/events, and the status of the refused one."""
+    http = AsyncHTTPClient(force_instance=True)
+    client = Client(chat.base_url, http)
+    account = await client.register("poller")
+    r = await client.request("GET", "/api/events", token=account.token)
+    assert r.status == 200
+    answered = await client.request("GET", f"/api/events?cursor={r.json['cursor']}&timeout=0", token=account.token)
+    assert answered.status == 200
+    refused = await client.request("GET", "/api/events?cursor=nonsense", token=account.token)
+    http.close()
+    records = json_lines(chat)
+    access = [r for r in records if r["logger"] == "tornado.access" and r["path"].startswith("/api/events")]
+    assert any(r["logger"] == "tornado.access" and r["path"] == "/api/users" for r in records)
+    return access, refused.status
+
+
+async def test_answered_long_polls_stay_out_of_the_default_access_log_but_refused_ones_are_in_it(
+    chat_processes: Callable[..., ChatProcess],
+) -> None:
+    access, refused = await access_lines_of_polls(chat_processes("--log-format", "json"))
+    assert refused == 400
+    assert [(r["status"], r["level"]) for r in access] == [(400, "WARNING")]
+
+
+async def test_a_full_access_log_has_every_answered_long_poll(chat_processes: Callable[..., ChatProcess]) -> None:
+    access, _ = await access_lines_of_polls(chat_processes("--log-format", "json", "--access-log", "full"))
+    assert [(r["status"], r["level"]) for r in access] == [(200, "INFO"), (200, "INFO"), (400, "WARNING")]

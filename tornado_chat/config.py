@@ -264,6 +264,15 @@ def build_arg_parser() -> argparse.ArgumentParser:
         help="text: Tornado's lines; json: one JSON object per line, with each request's id "
         "(env CHAT_LOG_FORMAT; default: %(default)s)",
     )
+    parser.add_argument(
+        "--access-log",
+        choices=("lean", "full"),
+        default=os.environ.get("CHAT_ACCESS_LOG", "lean"),
+        help="lean: answered long polls (GET /api/events below 400) at DEBUG, so not logged at the default "
+        "level, every other request and every error logged; full: every request at INFO. At a fan-out the "
+        "access line is the largest cost of a delivery; nginx (deploy/) keeps a full access log "
+        "(env CHAT_ACCESS_LOG; default: %(default)s)",
+    )
     parser.add_argument("--debug", action="store_true", help="Tornado debug mode (autoreload, tracebacks in logs)")
     return parser
 
@@ -282,6 +291,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--idle-timeout must be above 0")
     if args.log_format not in ("text", "json"):
         parser.error("--log-format (or CHAT_LOG_FORMAT) must be text or json")
+    if args.access_log not in ("lean", "full"):
+        parser.error("--access-log (or CHAT_ACCESS_LOG) must be lean or full")
     if args.processes < 1:
         parser.error("--processes must be at least 1")
     if args.processes > 1 and not args.redis_url:

@@ -7,6 +7,13 @@ request's error can be found from its access line and the other way round.
 
 Secrets stay out: nothing here logs headers or bodies, and Tornado's own warnings about
 badly signed cookies, which quote the cookie, are logged without it.
+
+The access log is lean by default: a handler marked ``quiet_access`` (the long poll) has
+its successful answers logged at DEBUG, which the default level drops before building the
+line. At a fan-out to thousands of polls one INFO line per answer cost more than the rest of
+the delivery (issue 14's profile); every other request and every error is still logged.
+``--access-log full`` logs every answer at INFO; in production nginx (deploy/) keeps the
+full access log anyway.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ _ID_PREFIX = secrets.token_hex(6)
 _ids = itertools.count(1)
 
 _as_json = False  # the access line's fields are built only for the JSON formatter, which alone reads them
+_full_access = False  # --access-log full: quiet handlers' answers at INFO too
 
 current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -75,10 +83,16 @@ class RequestIdHeader(tornado.web.OutputTransform):
 
 
 def access(handler: tornado.web.RequestHandler) -> None:
-    """Tornado's access line (same text, same levels), with its parts as fields for JSON."""
+    """Tornado's access line (same text, same levels), with its parts as fields for JSON; a
+    ``quiet_access`` handler's successful answers at DEBUG unless the access log is full."""
     request, status = handler.request, handler.get_status()
+    if status < 400:
+        level = logging.DEBUG if getattr(handler, "quiet_access", False) and not _full_access else logging.INFO
+    else:
+        level = logging.WARNING if status < 500 else logging.ERROR
+    if not tornado.log.access_log.isEnabledFor(level):
+        return
     duration_ms = 1000.0 * request.request_time()
-    level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
     tornado.log.access_log.log(
         level,
         "%d %s %s (%s) %.2fms",
@@ -129,11 +143,13 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def setup(log_format: str = "text") -> None:
-    """Log to stderr: Tornado's coloured text lines, or JSON lines (warnings too) for a log collector."""
-    global _as_json
+def setup(log_format: str = "text", access_log: str = "lean") -> None:
+    """Log to stderr: Tornado's coloured text lines, or JSON lines (warnings too) for a log collector;
+    ``access_log``: lean (answered long polls at DEBUG) or full."""
+    global _as_json, _full_access
     root = logging.getLogger()
     _as_json = log_format == "json"
+    _full_access = access_log == "full"
     if _as_json:
         handler = logging.StreamHandler()
         handler.setFormatter(JSONFormatter())

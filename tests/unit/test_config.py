@@ -189,6 +189,21 @@ def test_a_log_format_from_the_environment_other_than_text_or_json_is_refused(
     assert "--log-format (or CHAT_LOG_FORMAT) must be text or json" in refusal([], capsys)
 
 
+def test_the_access_log_is_lean_unless_asked_for_in_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert parse_args([]).access_log == "lean"
+    assert parse_args(["--access-log", "full"]).access_log == "full"
+    monkeypatch.setenv("CHAT_ACCESS_LOG", "full")
+    assert parse_args([]).access_log == "full"
+
+
+def test_an_access_log_other_than_lean_or_full_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert "invalid choice" in refusal(["--access-log", "all"], capsys)
+    monkeypatch.setenv("CHAT_ACCESS_LOG", "verbose")
+    assert "--access-log (or CHAT_ACCESS_LOG) must be lean or full" in refusal([], capsys)
+
+
 @pytest.mark.parametrize("count", ["0", "-1"])
 def test_fewer_than_one_process_is_refused(count: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert "--processes must be at least 1" in refusal(["--processes", count], capsys)

@@ -13,6 +13,7 @@ POLL_TIMEOUT_MAX = 60.0
 
 class EventsHandler(BaseHandler):
     session_cached = True
+    quiet_access = True  # answers at DEBUG in the lean access log (logs.access): thousands per message
 
     _poll: Poll | None = None
 
