@@ -167,14 +167,18 @@ async def timeline(target: Target, pop: Population, n: int, messages: int, trace
     print(f"\n== {target.name} timeline, N={n}: " + ", ".join(f"{k} {v:.4g}" for k, v in figures.items()))
     events = [tuple(json.loads(line)) for line in trace.read_text().splitlines()]
     starts = [tracker.sent_at[key] for key in rounds.keys] + [float("inf")]
+    cpu_per_answer: list[float] = []
     print("   ms after the send:  POST in  201 out  rounds  answers out: first   p50  last | receipts: "
           "first   p50  last | re-polls in: first  last")
     for index, key in enumerate(rounds.keys):
         t0, until = starts[index], starts[index + 1]
-        mine = [(t - t0, kind, what) for t, kind, what in events if t0 <= t < until]
+        mine = [(t - t0, cpu, kind, what) for t, cpu, kind, what in events if t0 <= t < until]
 
         def at(kind: str, what: str, mine: list = mine) -> list[float]:
-            return [1000 * t for t, k, w in mine if k == kind and w.startswith(what)]
+            return [1000 * t for t, _, k, w in mine if k == kind and w.startswith(what)]
+
+        answer_cpu = [cpu for _, cpu, k, w in mine if k == "out" and w.startswith("GET /api/events")]
+        cpu_per_answer.append(1e6 * (answer_cpu[-1] - answer_cpu[0]) / max(1, len(answer_cpu) - 1))
 
         posts, created = at("in", "POST /api/groups/"), at("out", "POST /api/groups/")
         rounds_fired, answers, repolls = at("mark", ""), at("out", "GET /api/events"), at("in", "GET /api/events")
@@ -191,6 +195,7 @@ async def timeline(target: Target, pop: Population, n: int, messages: int, trace
         print(f"   message {index + 1:<3}{first(posts):>15}{first(created):>9}  {len(rounds_fired):>3} at "
               f"{first(rounds_fired)}   {spread(answers)} ({len(answers)})   {spread(receipts)}   "
               f"{first(repolls):>8}{first(repolls[-1:]):>6}")
+    print(f"   server CPU per answer (first answer to last), median: {statistics.median(cpu_per_answer):.1f} us")
 
 
 def report(name: str, result: dict) -> None:

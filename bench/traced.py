@@ -8,8 +8,9 @@ server. This records, with ``time.perf_counter()`` (the system-wide monotonic
 clock, so comparable with the load generator's), when each request has been read
 and parsed (``in``: Tornado calls the handler), when its answer has been handed to
 the socket (``out``: ``RequestHandler.finish`` returned), and when each ``--mark``ed
-function was entered (a wake-up round, say). On SIGUSR2 it writes one JSON array per
-line, ``[t, kind, what]``, to TRACE_FILE and starts a new timeline. Nothing of the
+function was entered (a wake-up round, say), each with the process's CPU time then. On
+SIGUSR2 it writes one JSON array per line, ``[t, cpu, kind, what]``, to TRACE_FILE and starts
+a new timeline. Nothing of the
 server's own code is changed: the patches are made here, before the script runs.
 """
 
@@ -28,7 +29,7 @@ from typing import Any
 
 import tornado.web
 
-TRACE: list[tuple[float, str, str]] = []
+TRACE: list[tuple[float, float, str, str]] = []  # (perf_counter, process_time, kind, what)
 
 
 def dump(path: Path) -> None:
@@ -40,7 +41,7 @@ def dump(path: Path) -> None:
 def marked(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        TRACE.append((time.perf_counter(), "mark", name))
+        TRACE.append((time.perf_counter(), time.process_time(), "mark", name))
         return function(*args, **kwargs)
 
     return wrapper
@@ -50,12 +51,12 @@ def install(marks: list[str]) -> None:
     execute, finish = tornado.web.RequestHandler._execute, tornado.web.RequestHandler.finish
 
     def traced_execute(self: tornado.web.RequestHandler, *args: Any, **kwargs: Any) -> Any:
-        TRACE.append((time.perf_counter(), "in", f"{self.request.method} {self.request.path}"))
+        TRACE.append((time.perf_counter(), time.process_time(), "in", f"{self.request.method} {self.request.path}"))
         return execute(self, *args, **kwargs)
 
     def traced_finish(self: tornado.web.RequestHandler, *args: Any, **kwargs: Any) -> Any:
         done = finish(self, *args, **kwargs)
-        TRACE.append((time.perf_counter(), "out", f"{self.request.method} {self.request.path}"))
+        TRACE.append((time.perf_counter(), time.process_time(), "out", f"{self.request.method} {self.request.path}"))
         return done
 
     tornado.web.RequestHandler._execute = traced_execute  # type: ignore[method-assign]
