@@ -104,7 +104,7 @@ class Sizes:
 
 FULL = Sizes()
 QUICK = Sizes(runs=1, hello_seconds=2.0, pingpong_messages=50, fanout_ns=(100, 300), fanout_messages=10,
-              fanout_changes=5, idle_ns=(1000,), idle_window=3.0, storm_n=200, duration=5.0, multiprocess_n=200)
+              fanout_changes=5, idle_ns=(1000,), idle_window=3.0, storm_n=200, duration=3.0, multiprocess_n=200)
 
 
 # The processes
@@ -247,7 +247,10 @@ async def turns(runs: int, sides: dict[str, Callable[[int], Awaitable[dict]]], l
     for r in range(runs):
         for side, run_one in sides.items():
             log.info("%s: run %d of %d, %s", label, r + 1, runs, LABELS[side])
+            started = time.perf_counter()
             found[side].append(await run_one(r))
+            log.info("%s: run %d of %d, %s, took %.1f s", label, r + 1, runs, LABELS[side],
+                     time.perf_counter() - started)
     return found
 
 
@@ -650,14 +653,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS),
                         help=f"comma-separated, any of {', '.join(SCENARIOS)} (default: all, in that order)")
     parser.add_argument("--quick", action="store_true",
-                        help="small N, short runs, one run per side: a smoke run of about two minutes")
+                        help="small N, short runs, one run per side: a smoke run of two to three minutes")
     parser.add_argument("--runs", type=int, help="runs per side, taking turns (default 2; 1 with --quick)")
-    parser.add_argument("--duration", type=float, help="seconds of sending in throughput (default 30; 5 with --quick)")
+    parser.add_argument("--duration", type=float, help="seconds of sending in throughput (default 30; 3 with --quick)")
     parser.add_argument("--senders", type=int, help="throughput's senders (default 4)")
-    parser.add_argument("--fanout-n", help="comma-separated listener counts of the fan-out (default 100,1000,2000)")
-    parser.add_argument("--fanout-changes", type=int,
-                        help="reactions toggled after the fan-out's messages, tornado_chat only (default 10)")
-    parser.add_argument("--idle-n", help="comma-separated held-poll counts of idle (default 1000,5000,10000)")
+    parser.add_argument("--fanout-n", help="comma-separated listener counts of the fan-out "
+                        "(default 100,1000,2000; 100,300 with --quick)")
+    parser.add_argument("--fanout-changes", type=int, help="reactions toggled after the fan-out's messages, "
+                        "tornado_chat only (default 10; 5 with --quick)")
+    parser.add_argument("--idle-n", help="comma-separated held-poll counts of idle "
+                        "(default 1000,5000,10000; 1000 with --quick)")
     parser.add_argument("--markdown", action="store_true", help="also print the summary as a Markdown table")
     parser.add_argument(
         "--redis-url", default=os.environ.get("CHAT_BENCH_REDIS_URL"),
