@@ -110,6 +110,10 @@ class EventsHandler(Handler):
         if cursor is None:
             return self.answer({"cursor": str(len(ROOM.events)), "events": []})
         seen = int(cursor)
+        if self.request.connection.stream.closed():
+            # The client went away before this ran (request and close read together): Tornado then calls
+            # no on_connection_close, and a parked poll would be held, and counted, until its timeout.
+            return
         deadline = IOLoop.current().time() + float(self.get_query_argument("timeout", "25"))
         ROOM.waiting += 1
         try:

@@ -7,8 +7,8 @@ tornado_chat (run.py) and the yardstick (bench/baseline.py), which answers the s
 routes in the same JSON shapes, so that the two can be compared figure by figure.
 
 One function per scenario run (``*_run``), each returning a flat dict of figures;
-bench/suite.py starts the servers, interleaves the runs (yardstick, tornado_chat,
-yardstick, ...) and compares. What is measured, and how, is in bench/README.md.
+bench/suite.py starts the servers, interleaves the runs (yardstick, logged yardstick,
+tornado_chat, yardstick, ...) and compares. What is measured, and how, is in bench/README.md.
 """
 
 from __future__ import annotations
@@ -620,7 +620,8 @@ async def fanout_run(target: Target, pop: Population, n: int, messages: int, per
     """N listeners with polls parked in one group; messages one at a time, each sent only when every
     listener has the one before and has polled again (the server counts N polls open). Then, with
     ``changes``, as many reaction toggles on the last message, one at a time in the same way (the
-    yardstick has no reactions: 0 for it)."""
+    yardstick has no reactions: 0 for it). Beside each receipt's latency: per message, the time until
+    the last listener has it ("fan-out complete"), and the send's own round-trip until its 201."""
     sender_member, members, group_id = await fanout_setup(target, pop, n)
     await wait_open_polls(target, 0, exact=True)
     await target.calibrate_scrapes()
@@ -628,14 +629,17 @@ async def fanout_run(target: Target, pop: Population, n: int, messages: int, per
     listeners = await connect_all(target.ports, members[:n], tracker)
     sender = await open_member(target.port, sender_member)
     sent: list[dict[str, Any]] = []
+    send_rtts: list[float] = []  # each send's own round-trip, until its 201 has been read
     made: list[dict[str, Any]] = []  # the reacted-to message after each toggle
 
     def client_id(i: int) -> str:
         return f"{pop.tag}-{key}-{i}"
 
     async def send(i: int) -> None:
+        started = time.perf_counter()
         answer = await sender.request("POST", f"/api/groups/{group_id}/messages",
                                       {"text": f"fanout {i}", "client_id": client_id(i)}, expect=201)
+        send_rtts.append(time.perf_counter() - started)
         sent.append(answer["message"])
 
     def next_change(i: int) -> str:
@@ -678,6 +682,9 @@ async def fanout_run(target: Target, pop: Population, n: int, messages: int, per
         "messages": messages,
         "deliveries": deliveries,
         **latency_figures(latencies),
+        "complete_p50_ms": statistics.median(rounds.bursts) * 1000,  # send -> the last listener has it
+        "complete_max_ms": max(rounds.bursts) * 1000,
+        "send_rtt_p50_ms": statistics.median(send_rtts[FANOUT_WARMUP:]) * 1000,
         "deliveries_per_s": deliveries / (rounds.after.wall - rounds.before.wall - rounds.paused),
         "burst_deliveries_per_s": deliveries / sum(rounds.bursts),
         "server_cpu_per_delivery_us": costs["server_cpu_us"],

@@ -2,10 +2,13 @@
 """The benchmark suite: tornado_chat against a bare Tornado long poll, scenario by scenario.
 
 Why: absolute times drift on a shared 2-vCPU machine, ratios hold. Every figure is
-measured for tornado_chat (run.py on a private MariaDB) and for the yardstick
-(bench/baseline.py: demos/chat-sized, in memory, no auth), driven by the same load
-generator (bench/loadgen.py), in turns within one run: yardstick, tornado_chat,
-yardstick, tornado_chat, ...; each side's figure is the median of its runs.
+measured for tornado_chat (run.py on a private MariaDB) and for two yardsticks, driven
+by the same load generator (bench/loadgen.py): the lean one (bench/baseline.py:
+demos/chat-sized, in memory, no auth, no access log, each event encoded once), against
+which the goals are judged, and the logged one (bench/baseline_logged.py: the same with
+an access line per request and each answer encoded anew, the yardstick before issue 14),
+whose ratio is shown for information. The three take turns within one run: yardstick,
+logged yardstick, tornado_chat, yardstick, ...; each side's figure is the median of its runs.
 
 Scenarios: hello (requests per second of a bare Tornado process: the ceiling),
 pingpong, fanout, idle, storm, throughput, multiprocess. Each prints one JSON line
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -66,7 +70,14 @@ log = logging.getLogger("bench")
 
 BENCH = Path(__file__).resolve().parent
 SCENARIOS = ("hello", "pingpong", "fanout", "idle", "storm", "throughput", "multiprocess")
-YARD, CHAT = "yardstick", "tornado_chat"
+# The sides, as named in the JSON; CHAT_ONE is one run.py beside multiprocess's two.
+YARD, LOGGED, CHAT, CHAT_ONE = "yardstick", "yardstick_logged", "tornado_chat", "tornado_chat_one_process"
+LABELS = {YARD: "yardstick", LOGGED: "yardstick, logged", CHAT: "tornado_chat", CHAT_ONE: "tornado_chat, 1 process"}
+YARDSTICKS = {YARD: "baseline.py", LOGGED: "baseline_logged.py"}  # side -> its script in bench/
+# Each case's ratios: name -> the side tornado_chat's figure is divided by.
+RATIOS = {"ratio": YARD, "ratio_logged": LOGGED}
+SCALE = {**RATIOS, "ratio_one_process": CHAT_ONE}  # multiprocess: tornado_chat is its two processes
+HELLO = {YARD: "bare_tornado", LOGGED: "bare_tornado_logged"}  # hello's sides, as named in its JSON
 FAILURES = (BenchError, OSError, pymysql.MySQLError, redis.RedisError, ConfigError, DBServerError, TimeoutError)
 
 
@@ -93,14 +104,14 @@ class Sizes:
 
 FULL = Sizes()
 QUICK = Sizes(runs=1, hello_seconds=2.0, pingpong_messages=50, fanout_ns=(100, 300), fanout_messages=10,
-              idle_ns=(500, 1000), idle_window=3.0, storm_n=200, duration=5.0, multiprocess_n=200)
+              fanout_changes=5, idle_ns=(1000,), idle_window=3.0, storm_n=200, duration=3.0, multiprocess_n=200)
 
 
 # The processes
 
 
 class Servers:
-    """tornado_chat (one process, or two sharing Redis) and the yardstick, started and restarted on demand."""
+    """tornado_chat (one process, or two sharing Redis) and the two yardsticks, started and restarted on demand."""
 
     def __init__(self, workdir: Path, database_url: str, redis_url: str | None) -> None:
         self.workdir = workdir
@@ -108,10 +119,11 @@ class Servers:
         self.redis_url = redis_url
         self.questions = Questions(database_url)
         self.db_pids = loadgen.children_named(("mariadbd", "mysqld"))
-        self.chat_port, self.yard_port = free_port(), free_port()
+        self.chat_port = free_port()
+        self.yard_ports = {side: free_port() for side in YARDSTICKS}
         self.chat_procs: list[subprocess.Popen[bytes]] = []
         self.chat_ports: list[int] = []
-        self.yard_proc: subprocess.Popen[bytes] | None = None
+        self.yard_procs: dict[str, subprocess.Popen[bytes]] = {}
         self.redis_proc: subprocess.Popen[bytes] | None = None
         self.cookie_secret = secrets.token_hex(16)
 
@@ -138,38 +150,41 @@ class Servers:
             await wait_redis_connected(self.chat_ports)
         return Target(CHAT, list(self.chat_ports), [p.pid for p in self.chat_procs], self.questions, self.db_pids)
 
-    async def yardstick(self, fresh: bool = False) -> Target:
-        if fresh or self.yard_proc is None or self.yard_proc.poll() is not None:
-            self.stop_yardstick()
-            self.yard_proc = start_baseline(self.workdir, self.yard_port)
-            await wait_healthy(self.yard_proc, self.yard_port)
-        return Target(YARD, [self.yard_port], [self.yard_proc.pid])
+    async def yardstick(self, side: str, fresh: bool = False) -> Target:
+        """The lean (YARD) or the logged (LOGGED) yardstick; both may run at once, each on its port."""
+        proc, port = self.yard_procs.get(side), self.yard_ports[side]
+        if fresh or proc is None or proc.poll() is not None:
+            self.stop_yardstick(side)
+            proc = self.yard_procs[side] = start_baseline(self.workdir, port, YARDSTICKS[side])
+            await wait_healthy(proc, port)
+        return Target(LABELS[side], [port], [proc.pid])
 
     def stop_chat(self) -> None:
         for proc in self.chat_procs:
             stop_server(proc)
         self.chat_procs, self.chat_ports = [], []
 
-    def stop_yardstick(self) -> None:
-        if self.yard_proc is not None:
-            stop_server(self.yard_proc)
-            self.yard_proc = None
+    def stop_yardstick(self, side: str) -> None:
+        proc = self.yard_procs.pop(side, None)
+        if proc is not None:
+            stop_server(proc)
 
     def logs(self) -> str:
         return "\n".join(f"last lines of {path.name}:\n{tail(path)}" for path in sorted(self.workdir.glob("*.log")))
 
     def close(self) -> None:
         self.stop_chat()
-        self.stop_yardstick()
+        for side in YARDSTICKS:
+            self.stop_yardstick(side)
         if self.redis_proc is not None:
             self.redis_proc.terminate()
             self.redis_proc.wait(10)
         self.questions.close()
 
 
-def start_baseline(workdir: Path, port: int, *flags: str) -> subprocess.Popen[bytes]:
-    command = [sys.executable, str(BENCH / "baseline.py"), "--port", str(port), *flags]
-    with (workdir / f"yardstick-{port}.log").open("wb") as log_file:
+def start_baseline(workdir: Path, port: int, script: str, *flags: str) -> subprocess.Popen[bytes]:
+    command = [sys.executable, str(BENCH / script), "--port", str(port), *flags]
+    with (workdir / f"{Path(script).stem}-{port}.log").open("wb") as log_file:
         return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file)
 
 
@@ -177,7 +192,7 @@ async def wait_hello(proc: subprocess.Popen[bytes], port: int) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while True:
         if proc.poll() is not None:
-            raise BenchError(f"baseline.py --hello-only exited with code {proc.returncode}")
+            raise BenchError(f"{proc.args[1]} --hello-only exited with code {proc.returncode}")
         with contextlib.suppress(OSError, BenchError):
             conn = await Connection.open(port)
             try:
@@ -186,7 +201,7 @@ async def wait_hello(proc: subprocess.Popen[bytes], port: int) -> None:
             finally:
                 conn.close()
         if time.monotonic() > deadline:
-            raise BenchError("baseline.py --hello-only did not answer")
+            raise BenchError(f"{proc.args[1]} --hello-only did not answer")
         await asyncio.sleep(0.1)
 
 
@@ -207,27 +222,42 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def compare(params: dict[str, Any], yard_runs: list[dict[str, Any]], chat_runs: list[dict[str, Any]]) -> dict:
-    yard, chat = median_of(yard_runs), median_of(chat_runs)
-    ratio = {}
-    for key, value in chat.items():
-        other = yard.get(key)
-        if isinstance(value, int | float) and isinstance(other, int | float) and not isinstance(value, bool) and other:
-            ratio[key] = value / other
-    return {"params": params, YARD: {"runs": yard_runs, "median": yard}, CHAT: {"runs": chat_runs, "median": chat},
-            "ratio": ratio}
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-async def turns(runs: int, yard: Callable[[int], Awaitable[dict]], chat: Callable[[int], Awaitable[dict]],
-                label: str) -> tuple[list[dict], list[dict]]:
-    """yardstick, tornado_chat, yardstick, tornado_chat, ..."""
-    yard_runs, chat_runs = [], []
+def compare(params: dict[str, Any], runs: dict[str, list[dict[str, Any]]],
+            ratios: dict[str, str] = RATIOS) -> dict[str, Any]:
+    """A case: each side's runs and medians, and for each of ``ratios`` (name -> side) tornado_chat's
+    median divided by that side's, figure by figure."""
+    case: dict[str, Any] = {"params": params}
+    for side, side_runs in runs.items():
+        case[side] = {"runs": side_runs, "median": median_of(side_runs)}
+    chat = case[CHAT]["median"]
+    for name, side in ratios.items():
+        other = case[side]["median"]
+        case[name] = {key: value / other[key] for key, value in chat.items()
+                      if is_number(value) and is_number(other.get(key)) and other[key]}
+    return case
+
+
+async def turns(runs: int, sides: dict[str, Callable[[int], Awaitable[dict]]], label: str) -> dict[str, list[dict]]:
+    """Each side's run in turn, ``runs`` times: yardstick, logged yardstick, tornado_chat, yardstick, ..."""
+    found: dict[str, list[dict]] = {side: [] for side in sides}
     for r in range(runs):
-        log.info("%s: run %d of %d, yardstick", label, r + 1, runs)
-        yard_runs.append(await yard(r))
-        log.info("%s: run %d of %d, tornado_chat", label, r + 1, runs)
-        chat_runs.append(await chat(r))
-    return yard_runs, chat_runs
+        for side, run_one in sides.items():
+            log.info("%s: run %d of %d, %s", label, r + 1, runs, LABELS[side])
+            started = time.perf_counter()
+            found[side].append(await run_one(r))
+            log.info("%s: run %d of %d, %s, took %.1f s", label, r + 1, runs, LABELS[side],
+                     time.perf_counter() - started)
+    return found
+
+
+def each_side(run_one: Callable[[str, int], Awaitable[dict]], sides: tuple[str, ...] = (YARD, LOGGED, CHAT),
+              ) -> dict[str, Callable[[int], Awaitable[dict]]]:
+    """``run_one(side, r)`` as turns() takes it, for each of ``sides``, in that order."""
+    return {side: functools.partial(run_one, side) for side in sides}
 
 
 # The scenarios: each returns its JSON object (without the common fields)
@@ -238,34 +268,45 @@ class Suite:
         self.servers = servers
         self.sizes = sizes
         tag = secrets.token_hex(2)
-        self.pops = {YARD: Population(f"y{tag}"), CHAT: Population(f"c{tag}")}
+        # One population per server: the yardsticks' users live in their own memory, tornado_chat's in the
+        # database (one process or two).
+        self.pops = {YARD: Population(f"y{tag}"), LOGGED: Population(f"l{tag}"), CHAT: Population(f"c{tag}")}
+        self.pops[CHAT_ONE] = self.pops[CHAT]
         self.per_send: float | None = None
         self.per_change: float | None = None
 
+    async def target(self, side: str, fresh: bool = False) -> Target:
+        """A yardstick, or one tornado_chat process (``fresh``: a new process)."""
+        return await (self.servers.yardstick(side, fresh) if side in YARDSTICKS else self.servers.chat(fresh))
+
     async def hello(self) -> dict[str, Any]:
+        """Both yardsticks' processes, --hello-only, in turns: the bare ceiling, and with an access line."""
         s = self.sizes
-        port = free_port()
-        proc = start_baseline(self.servers.workdir, port, "--hello-only")
+        procs: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
         try:
-            await wait_hello(proc, port)
-            runs = []
-            for _ in range(self.sizes.runs):
-                runs.append(await loadgen.hello_run(port, proc.pid, s.hello_connections, s.hello_seconds))
+            for side, script in YARDSTICKS.items():
+                port = free_port()
+                procs[side] = (start_baseline(self.servers.workdir, port, script, "--hello-only"), port)
+                await wait_hello(*procs[side])
+
+            async def one(side: str, r: int) -> dict:
+                proc, port = procs[side]
+                return await loadgen.hello_run(port, proc.pid, s.hello_connections, s.hello_seconds)
+
+            runs = await turns(s.runs, each_side(one, tuple(YARDSTICKS)), "hello")
         finally:
-            stop_server(proc)
+            for proc, _ in procs.values():
+                stop_server(proc)
         return {"cases": [{"params": {"connections": s.hello_connections, "seconds": s.hello_seconds},
-                           "bare_tornado": {"runs": runs, "median": median_of(runs)}}]}
+                           **{HELLO[side]: {"runs": runs[side], "median": median_of(runs[side])} for side in runs}}]}
 
     async def pingpong(self) -> dict[str, Any]:
         n = self.sizes.pingpong_messages
 
-        async def yard(r: int) -> dict:
-            return await loadgen.pingpong_run(await self.servers.yardstick(), self.pops[YARD], n, f"pingpong {r}")
+        async def one(side: str, r: int) -> dict:
+            return await loadgen.pingpong_run(await self.target(side), self.pops[side], n, f"pingpong {r}")
 
-        async def chat(r: int) -> dict:
-            return await loadgen.pingpong_run(await self.servers.chat(), self.pops[CHAT], n, f"pingpong {r}")
-
-        return {"cases": [compare({"messages": n}, *await turns(self.sizes.runs, yard, chat, "pingpong"))]}
+        return {"cases": [compare({"messages": n}, await turns(self.sizes.runs, each_side(one), "pingpong"))]}
 
     async def calibrate(self, target: Target) -> float | None:
         self.per_send = await loadgen.send_statements(target, self.pops[CHAT])
@@ -280,92 +321,87 @@ class Suite:
     async def fanout(self) -> dict[str, Any]:
         s = self.sizes
         log.info("registering %d users on each side", max(s.fanout_ns) + 1)
-        await loadgen.fanout_setup(await self.servers.yardstick(), self.pops[YARD], max(s.fanout_ns))
-        await loadgen.fanout_setup(await self.servers.chat(), self.pops[CHAT], max(s.fanout_ns))
+        for side in (YARD, LOGGED, CHAT):
+            await loadgen.fanout_setup(await self.target(side), self.pops[side], max(s.fanout_ns))
         per_send = await self.calibrate(await self.servers.chat())
         per_change = await self.calibrate_changes(await self.servers.chat())
         cases = []
         for n in s.fanout_ns:
-            async def yard(r: int, n: int = n) -> dict:
-                target = await self.servers.yardstick()
-                return await loadgen.fanout_run(target, self.pops[YARD], n, s.fanout_messages, None, f"fo{n}-{r}")
-
-            async def chat(r: int, n: int = n) -> dict:
-                target = await self.servers.chat()
-                return await loadgen.fanout_run(target, self.pops[CHAT], n, s.fanout_messages, per_send, f"fo{n}-{r}",
+            async def one(side: str, r: int, n: int = n) -> dict:
+                target = await self.target(side)
+                if side in YARDSTICKS:  # no database, no reactions
+                    return await loadgen.fanout_run(target, self.pops[side], n, s.fanout_messages, None, f"fo{n}-{r}")
+                return await loadgen.fanout_run(target, self.pops[side], n, s.fanout_messages, per_send, f"fo{n}-{r}",
                                                 s.fanout_changes, per_change)
 
             cases.append(compare({"n": n, "messages": s.fanout_messages, "changes": s.fanout_changes},
-                                 *await turns(s.runs, yard, chat, f"fanout N={n}")))
+                                 await turns(s.runs, each_side(one), f"fanout N={n}")))
         return {"cases": cases}
 
     async def idle(self) -> dict[str, Any]:
         s = self.sizes
         most = max(s.idle_ns)
         log.info("registering %d users in groups of %d on each side", most + 1, s.group_size)
-        await loadgen.idle_setup(await self.servers.yardstick(), self.pops[YARD], most, s.group_size)
-        await loadgen.idle_setup(await self.servers.chat(), self.pops[CHAT], most, s.group_size)
+        for side in (YARD, LOGGED, CHAT):
+            await loadgen.idle_setup(await self.target(side), self.pops[side], most, s.group_size)
         cases = []
         for n in s.idle_ns:
-            async def yard(r: int, n: int = n) -> dict:
-                target = await self.servers.yardstick(fresh=True)
-                return await loadgen.idle_run(target, self.pops[YARD], n, s.group_size, 0)
-
-            async def chat(r: int, n: int = n) -> dict:
-                target = await self.servers.chat(fresh=True)
-                return await loadgen.idle_run(target, self.pops[CHAT], n, s.group_size, s.idle_window)
+            async def one(side: str, r: int, n: int = n) -> dict:
+                window = 0 if side in YARDSTICKS else s.idle_window  # statements/s: tornado_chat's alone
+                return await loadgen.idle_run(await self.target(side, fresh=True), self.pops[side], n, s.group_size,
+                                              window)
 
             cases.append(compare({"n": n, "group_size": s.group_size, "window_s": s.idle_window},
-                                 *await turns(s.runs, yard, chat, f"idle N={n}")))
+                                 await turns(s.runs, each_side(one), f"idle N={n}")))
         return {"cases": cases}
 
     async def storm(self) -> dict[str, Any]:
         s = self.sizes
 
-        async def yard(r: int) -> dict:
-            target = await self.servers.yardstick()
-            return await loadgen.storm_run(target, self.pops[YARD], s.storm_n, s.group_size, s.storm_spread, f"st{r}")
-
-        async def chat(r: int) -> dict:
-            target = await self.servers.chat()
-            return await loadgen.storm_run(target, self.pops[CHAT], s.storm_n, s.group_size, s.storm_spread, f"st{r}")
+        async def one(side: str, r: int) -> dict:
+            return await loadgen.storm_run(await self.target(side), self.pops[side], s.storm_n, s.group_size,
+                                           s.storm_spread, f"st{r}")
 
         params = {"n": s.storm_n, "spread_s": s.storm_spread, "group_size": s.group_size}
-        return {"cases": [compare(params, *await turns(s.runs, yard, chat, "storm"))]}
+        return {"cases": [compare(params, await turns(s.runs, each_side(one), "storm"))]}
 
     async def throughput(self) -> dict[str, Any]:
         s = self.sizes
 
-        async def run(target: Target, side: str, r: int) -> dict:
-            return await loadgen.throughput_run(target, self.pops[side], s.senders, s.listeners, s.groups,
-                                                s.duration, f"tp{r}")
-
-        async def yard(r: int) -> dict:
-            return await run(await self.servers.yardstick(), YARD, r)
-
-        async def chat(r: int) -> dict:
-            return await run(await self.servers.chat(), CHAT, r)
+        async def one(side: str, r: int) -> dict:
+            return await loadgen.throughput_run(await self.target(side), self.pops[side], s.senders, s.listeners,
+                                                s.groups, s.duration, f"tp{r}")
 
         params = {"senders": s.senders, "listeners": s.listeners, "groups": s.groups, "duration_s": s.duration}
-        return {"cases": [compare(params, *await turns(s.runs, yard, chat, "throughput"))]}
+        return {"cases": [compare(params, await turns(s.runs, each_side(one), "throughput"))]}
 
     async def multiprocess(self) -> dict[str, Any]:
+        """Fan-out at one N on two run.py sharing Redis (the CHAT side), beside one run.py (CHAT_ONE) and
+        the two yardsticks, in turns. Switching between one process and two starts new processes, so
+        each tornado_chat run has fresh ones."""
         s = self.sizes
         n = s.multiprocess_n
-        await loadgen.fanout_setup(await self.servers.yardstick(), self.pops[YARD], n)
-        await loadgen.fanout_setup(await self.servers.chat(), self.pops[CHAT], n)
-        per_send = await self.calibrate(await self.servers.chat_pair())
+        for side in (YARD, LOGGED, CHAT):
+            await loadgen.fanout_setup(await self.target(side), self.pops[side], n)
+        per_send = {CHAT_ONE: await loadgen.send_statements(await self.servers.chat(), self.pops[CHAT])}
 
-        async def yard(r: int) -> dict:
-            target = await self.servers.yardstick()
-            return await loadgen.fanout_run(target, self.pops[YARD], n, s.fanout_messages, None, f"mp{r}")
-
-        async def chat(r: int) -> dict:
-            target = await self.servers.chat_pair()
-            return await loadgen.fanout_run(target, self.pops[CHAT], n, s.fanout_messages, per_send, f"mp{r}")
+        async def one(side: str, r: int) -> dict:
+            if side in YARDSTICKS:
+                target = await self.servers.yardstick(side)
+                return await loadgen.fanout_run(target, self.pops[side], n, s.fanout_messages, None, f"mp{r}")
+            if side == CHAT_ONE:
+                target = await self.servers.chat()
+            else:
+                target = await self.servers.chat_pair()
+                if CHAT not in per_send:
+                    per_send[CHAT] = await self.calibrate(target)
+            # one database for both: each side's client_ids its own (a repeated one is the same message)
+            key = f"mp{1 if side == CHAT_ONE else 2}-{r}"
+            return await loadgen.fanout_run(target, self.pops[side], n, s.fanout_messages, per_send[side], key)
 
         params = {"n": n, "messages": s.fanout_messages, "processes": 2}
-        return {"cases": [compare(params, *await turns(s.runs, yard, chat, f"multiprocess N={n}"))]}
+        runs = await turns(s.runs, each_side(one, (YARD, LOGGED, CHAT_ONE, CHAT)), f"multiprocess N={n}")
+        return {"cases": [compare(params, runs, SCALE)]}
 
 
 # Printing
@@ -386,7 +422,9 @@ FIGURES: dict[str, list[tuple[str, str, str]]] = {  # scenario -> (key, label, u
                  ("loadgen_cpu_per_delivery_us", "load generator CPU per delivery", "us"),
                  ("statements_per_delivery", "database statements per delivery", "")],
     "fanout": [("p50_ms", "send -> each receipt p50", "ms"), ("p90_ms", "p90", "ms"), ("p99_ms", "p99", "ms"),
-               ("max_ms", "max", "ms"), ("deliveries_per_s", "deliveries/s (with the re-polls)", "/s"),
+               ("max_ms", "max", "ms"), ("complete_p50_ms", "send -> last receipt (complete) p50", "ms"),
+               ("complete_max_ms", "max", "ms"), ("send_rtt_p50_ms", "sender's 201 p50", "ms"),
+               ("deliveries_per_s", "deliveries/s (with the re-polls)", "/s"),
                ("burst_deliveries_per_s", "deliveries/s (send -> last receipt)", "/s"),
                ("server_cpu_per_delivery_us", "server CPU per delivery", "us"),
                ("db_cpu_per_delivery_us", "database CPU per delivery", "us"),
@@ -435,6 +473,14 @@ def number(value: Any, unit: str = "") -> str:
     return f"{text} {unit}".rstrip() if unit not in ("", "/s") else text + (unit if unit == "/s" else "")
 
 
+COLUMNS = {YARD: "yardstick", LOGGED: "logged", CHAT_ONE: "1 process", CHAT: "tornado_chat"}  # in this order
+RATIO_COLUMNS = {"ratio": "/yard", "ratio_logged": "/logged", "ratio_one_process": "/1 proc"}
+
+
+def ratio_text(ratio: float | None) -> str:
+    return "" if ratio is None else f"{ratio:.2f}"
+
+
 def table(result: dict[str, Any]) -> str:
     name = result["scenario"]
     lines = [f"== {name}"]
@@ -442,19 +488,26 @@ def table(result: dict[str, Any]) -> str:
         return "\n".join([*lines, f"  ERROR: {result['error']}"])
     for case in result["cases"]:
         params = ", ".join(f"{k} {v}" for k, v in case["params"].items())
-        if "bare_tornado" in case:
-            lines.append(f"  bare Tornado, GET /hello, {params} ({len(case['bare_tornado']['runs'])} runs, median)")
+        if HELLO[YARD] in case:
+            sides = [side for side in YARDSTICKS if HELLO[side] in case]
+            runs = len(case[HELLO[YARD]]["runs"])
+            lines.append(f"  bare Tornado, GET /hello, {params} (median of {runs} runs each)")
+            lines.append(f"    {'':<40}" + "".join(f"{COLUMNS[side]:>14}" for side in sides))
             for key, label, unit in FIGURES[name]:
-                lines.append(f"    {label:<40}{number(case['bare_tornado']['median'].get(key), unit):>14}")
+                lines.append(f"    {label:<40}" + "".join(f"{number(case[HELLO[side]]['median'].get(key), unit):>14}"
+                                                        for side in sides))
             continue
-        runs = len(case[CHAT]["runs"])
-        lines.append(f"  {params} (median of {runs} runs each)")
-        lines.append(f"    {'':<40}{'yardstick':>14}{'tornado_chat':>14}{'ratio':>8}")
+        sides = [side for side in COLUMNS if side in case]
+        ratios = [ratio for ratio in RATIO_COLUMNS if ratio in case]
+        lines.append(f"  {params} (median of {len(case[CHAT]['runs'])} runs each; "
+                     f"/yard, /logged: tornado_chat / each yardstick"
+                     f"{', /1 proc: 2 processes / 1' if 'ratio_one_process' in case else ''})")
+        lines.append(f"    {'':<40}" + "".join(f"{COLUMNS[side]:>14}" for side in sides)
+                     + "".join(f"{RATIO_COLUMNS[ratio]:>9}" for ratio in ratios))
         for key, label, unit in FIGURES[name]:
-            yard, chat = case[YARD]["median"].get(key), case[CHAT]["median"].get(key)
-            ratio = case["ratio"].get(key)
-            lines.append(f"    {label:<40}{number(yard, unit):>14}{number(chat, unit):>14}"
-                         f"{'' if ratio is None else f'{ratio:.2f}':>8}")
+            lines.append(f"    {label:<40}" + "".join(f"{number(case[side]['median'].get(key), unit):>14}"
+                                                    for side in sides)
+                         + "".join(f"{ratio_text(case[ratio].get(key)):>9}" for ratio in ratios))
     return "\n".join(lines)
 
 
@@ -463,19 +516,27 @@ class Goal:
     scenario: str
     label: str
     key: str
-    kind: str  # "ratio<=", "ratio>=", "plus<=" (tornado_chat <= yardstick + limit), "abs<=", "abs=="
-    limit: float
+    kind: str  # "ratio<=", "ratio>=", "plus<=" (tornado_chat <= yardstick + limit), "abs<=", "abs>=", "abs==",
+    #            "info" (reported, not judged)
+    limit: float = 0.0
     near: int | None = None  # the case whose n is nearest this
+    ratio: str = "ratio"  # which of the case's ratios a ratio goal judges (and whose side is the reference)
 
 
+# Judged against the lean yardstick (issue 14); the logged yardstick's ratio is shown beside for information.
+FANOUT_RATIOS = (  # fan-out figures with a ratio goal at N=1000: (label, key, kind, limit)
+    ("fan-out p50 (ms)", "p50_ms", "ratio<=", 1.3),
+    ("fan-out p99 (ms)", "p99_ms", "ratio<=", 1.2),
+    ("fan-out complete p50 (ms)", "complete_p50_ms", "ratio<=", 1.3),
+    ("fan-out deliveries/s", "deliveries_per_s", "ratio>=", 0.8),
+    ("fan-out server CPU per delivery (us)", "server_cpu_per_delivery_us", "ratio<=", 1.15),
+)
 GOALS = (
-    Goal("fanout", "fan-out p50 (ms)", "p50_ms", "ratio<=", 1.2, 1000),
-    Goal("fanout", "fan-out p99 (ms)", "p99_ms", "ratio<=", 1.3, 1000),
-    Goal("fanout", "fan-out deliveries/s", "deliveries_per_s", "ratio>=", 0.85, 1000),
-    Goal("fanout", "fan-out server CPU per delivery (us)", "server_cpu_per_delivery_us", "ratio<=", 1.3, 1000),
+    *(Goal("fanout", label, key, kind, limit, 1000) for label, key, kind, limit in FANOUT_RATIOS),
+    Goal("fanout", "fan-out sender's 201 p50 (ms)", "send_rtt_p50_ms", "plus<=", 1.5, 1000),
     Goal("pingpong", "pingpong p50 (ms)", "p50_ms", "plus<=", 3.0),
     Goal("idle", "idle: polls held by one process", "held", "abs>=", 10000, 10000),
-    Goal("idle", "idle: RSS per held poll (KiB)", "rss_per_poll_kb", "ratio<=", 1.5, 10000),
+    Goal("idle", "idle: RSS per held poll (KiB)", "rss_per_poll_kb", "ratio<=", 1.3, 10000),
     Goal("idle", "idle: database statements/s", "statements_per_s", "abs<=", 1.0, 5000),
     Goal("fanout", "statements per delivery to a waiting poll", "statements_per_waiting_delivery", "abs<=", 0.0,
          1000),
@@ -484,7 +545,20 @@ GOALS = (
     Goal("throughput", "throughput: accepted sends/s", "sends_per_s", "ratio>=", 0.75),
     Goal("throughput", "throughput: every one delivered", "delivered_all", "abs==", 1),
     Goal("storm", "storm: errors", "errors", "abs<=", 0),
+    Goal("multiprocess", "multiprocess: deliveries/s, 2 processes / 1", "deliveries_per_s", "ratio>=", 1.5, 1000,
+         ratio="ratio_one_process"),
 )
+
+
+def reported(results: dict[str, dict[str, Any]]) -> tuple[Goal, ...]:
+    """The fan-out's ratio figures at the sizes whose case no goal judges (N=100 and 2000): for information."""
+    fanout = results.get("fanout")
+    if not fanout or "error" in fanout:
+        return ()
+    judged = min((c["params"]["n"] for c in fanout["cases"]), key=lambda n: abs(n - 1000))
+    return tuple(Goal("fanout", label, key, "info", 0.0, case["params"]["n"])
+                 for case in fanout["cases"] if case["params"]["n"] != judged
+                 for label, key, _, _ in FANOUT_RATIOS)
 
 
 def judge(goal: Goal, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -494,18 +568,23 @@ def judge(goal: Goal, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
         return {**row, "verdict": "ERROR" if result else "not run"}
     cases = result["cases"]
     case = cases[0] if goal.near is None else min(cases, key=lambda c: abs(c["params"]["n"] - goal.near))
-    yard, chat, ratio = case[YARD]["median"].get(goal.key), case[CHAT]["median"].get(goal.key), None
+    against = SCALE[goal.ratio]  # the reference side: the lean yardstick but for multiprocess's 2 / 1
+    reference, chat = case[against]["median"].get(goal.key), case[CHAT]["median"].get(goal.key)
+    shows_ratio = goal.kind.startswith("ratio") or goal.kind == "info"
+    ratio = case[goal.ratio].get(goal.key) if shows_ratio else None
+    logged = case["ratio_logged"].get(goal.key) if shows_ratio and goal.ratio == "ratio" else None
     limit = goal.limit
     if goal.kind == "abs>=" and goal.key == "held":
         limit = case["params"]["n"]  # in a --quick run, as many as were asked for
     if chat is None:
         verdict = "n/a"
+    elif goal.kind == "info":
+        verdict = "info"
     elif goal.kind.startswith("ratio"):
-        ratio = case["ratio"].get(goal.key)
         ok = ratio is not None and (ratio <= limit if goal.kind == "ratio<=" else ratio >= limit)
         verdict = "PASS" if ok else "MISS"
     elif goal.kind == "plus<=":
-        verdict = "PASS" if chat <= yard + limit else "MISS"
+        verdict = "PASS" if chat <= reference + limit else "MISS"
     elif goal.kind == "abs<=":
         verdict = "PASS" if chat <= limit + 0.005 else "MISS"  # what prints as 0.00 is 0
     elif goal.kind == "abs>=":
@@ -513,46 +592,56 @@ def judge(goal: Goal, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     else:
         verdict = "PASS" if chat == limit else "MISS"
     want = {"ratio<=": f"<= {limit:g}x", "ratio>=": f">= {limit:g}x", "plus<=": f"<= yardstick + {limit:g}",
-            "abs<=": f"<= {limit:g}", "abs>=": f">= {limit:g}", "abs==": "yes"}[goal.kind]
+            "abs<=": f"<= {limit:g}", "abs>=": f">= {limit:g}", "abs==": "yes", "info": ""}[goal.kind]
+    if goal.ratio != "ratio":
+        want += " one process"
     where = f" (N={case['params']['n']})" if goal.near is not None else ""
-    return {**row, "target": goal.label + where, YARD: yard, CHAT: chat, "ratio": ratio, "goal": want,
-            "verdict": verdict}
+    return {**row, "target": goal.label + where, "against": against, "reference": reference, CHAT: chat,
+            "ratio": ratio, "ratio_logged": logged, "goal": want, "verdict": verdict}
 
 
 def summary(results: dict[str, dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
-    rows = [judge(goal, results) for goal in GOALS]
+    rows = [judge(goal, results) for goal in (*GOALS, *reported(results))]
     notes = []
     hello = results.get("hello")
     fanout = results.get("fanout")
     if hello and "error" not in hello:
-        rps = hello["cases"][0]["bare_tornado"]["median"]["requests_per_s"]
-        notes.append(f"bare Tornado hello world: {rps:,.0f} requests/s over keep-alive connections "
+        rps = {side: hello["cases"][0][HELLO[side]]["median"]["requests_per_s"] for side in YARDSTICKS}
+        notes.append(f"bare Tornado hello world: {rps[YARD]:,.0f} requests/s over keep-alive connections, "
+                     f"{rps[LOGGED]:,.0f} with an access line each "
                      "(a delivery is an answer and a new poll: no long poll can deliver faster)")
         if fanout and "error" not in fanout:
             for case in fanout["cases"]:
-                yard, chat = (case[side]["median"]["deliveries_per_s"] for side in (YARD, CHAT))
-                notes.append(f"fan-out N={case['params']['n']}: yardstick {yard / rps:.0%}, "
-                             f"tornado_chat {chat / rps:.0%} of that")
+                rates = {side: case[side]["median"]["deliveries_per_s"] / rps[YARD] for side in (YARD, LOGGED, CHAT)}
+                notes.append(f"fan-out N={case['params']['n']}: yardstick {rates[YARD]:.0%}, logged yardstick "
+                             f"{rates[LOGGED]:.0%}, tornado_chat {rates[CHAT]:.0%} of that")
+    multiprocess = results.get("multiprocess")
+    if multiprocess and "error" not in multiprocess:
+        case = multiprocess["cases"][0]
+        rates = {side: case[side]["median"]["deliveries_per_s"] for side in (YARD, CHAT_ONE, CHAT)}
+        notes.append(f"multiprocess N={case['params']['n']}: deliveries/s {rates[CHAT]:,.0f} on 2 processes, "
+                     f"{rates[CHAT_ONE]:,.0f} on 1 (its row's reference), the yardstick's {rates[YARD]:,.0f}")
     return rows, notes
 
 
 def summary_table(rows: list[dict[str, Any]], notes: list[str]) -> str:
-    lines = ["== summary: tornado_chat against the yardstick (medians; ratio = tornado_chat / yardstick)",
-             f"  {'target':<60}{'yardstick':>11}{'tornado_chat':>14}{'ratio':>8}  {'goal':<22}verdict"]
+    lines = ["== summary: tornado_chat against the lean yardstick (medians; ratio = tornado_chat / yardstick; "
+             "/logged = tornado_chat / the logged yardstick, for information; multiprocess: 2 processes against 1)",
+             f"  {'target':<60}{'yardstick':>11}{'tornado_chat':>14}{'ratio':>8}{'/logged':>9}  {'goal':<24}verdict"]
     for row in rows:
-        ratio = row.get("ratio")
-        lines.append(f"  {row['target']:<60}{number(row.get(YARD)):>11}{number(row.get(CHAT)):>14}"
-                     f"{'' if ratio is None else f'{ratio:.2f}':>8}  {row.get('goal', ''):<22}{row['verdict']}")
+        lines.append(f"  {row['target']:<60}{number(row.get('reference')):>11}{number(row.get(CHAT)):>14}"
+                     f"{ratio_text(row.get('ratio')):>8}{ratio_text(row.get('ratio_logged')):>9}  "
+                     f"{row.get('goal', ''):<24}{row['verdict']}")
     return "\n".join(lines + [f"  {note}" for note in notes])
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The summary as a Markdown table, for bench/README.md."""
-    lines = ["| target | yardstick | tornado_chat | ratio | goal | |", "|---|---:|---:|---:|---|---|"]
+    lines = ["| target | yardstick | tornado_chat | ratio | vs logged | goal | |", "|---|---:|---:|---:|---:|---|---|"]
     for row in rows:
-        ratio = row.get("ratio")
-        lines.append(f"| {row['target']} | {number(row.get(YARD))} | {number(row.get(CHAT))} | "
-                     f"{'' if ratio is None else f'{ratio:.2f}'} | {row.get('goal', '')} | {row['verdict']} |")
+        lines.append(f"| {row['target']} | {number(row.get('reference'))} | {number(row.get(CHAT))} | "
+                     f"{ratio_text(row.get('ratio'))} | {ratio_text(row.get('ratio_logged'))} | "
+                     f"{row.get('goal', '')} | {row['verdict']} |")
     return "\n".join(lines)
 
 
@@ -564,14 +653,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS),
                         help=f"comma-separated, any of {', '.join(SCENARIOS)} (default: all, in that order)")
     parser.add_argument("--quick", action="store_true",
-                        help="small N, short runs, one run per side: a smoke run of about two minutes")
+                        help="small N, short runs, one run per side: a smoke run of two to three minutes")
     parser.add_argument("--runs", type=int, help="runs per side, taking turns (default 2; 1 with --quick)")
-    parser.add_argument("--duration", type=float, help="seconds of sending in throughput (default 30; 5 with --quick)")
+    parser.add_argument("--duration", type=float, help="seconds of sending in throughput (default 30; 3 with --quick)")
     parser.add_argument("--senders", type=int, help="throughput's senders (default 4)")
-    parser.add_argument("--fanout-n", help="comma-separated listener counts of the fan-out (default 100,1000,2000)")
-    parser.add_argument("--fanout-changes", type=int,
-                        help="reactions toggled after the fan-out's messages, tornado_chat only (default 10)")
-    parser.add_argument("--idle-n", help="comma-separated held-poll counts of idle (default 1000,5000,10000)")
+    parser.add_argument("--fanout-n", help="comma-separated listener counts of the fan-out "
+                        "(default 100,1000,2000; 100,300 with --quick)")
+    parser.add_argument("--fanout-changes", type=int, help="reactions toggled after the fan-out's messages, "
+                        "tornado_chat only (default 10; 5 with --quick)")
+    parser.add_argument("--idle-n", help="comma-separated held-poll counts of idle "
+                        "(default 1000,5000,10000; 1000 with --quick)")
     parser.add_argument("--markdown", action="store_true", help="also print the summary as a Markdown table")
     parser.add_argument(
         "--redis-url", default=os.environ.get("CHAT_BENCH_REDIS_URL"),
