@@ -1,14 +1,23 @@
-"""Prometheus metrics of one process, in a registry of its own (one per application)."""
+"""Prometheus metrics of one process, in a registry of its own (one per application).
+
+What is counted once per request or per delivery (requests answered, delivery latency) is
+kept in plain integers and read by a collector at scrape time: prometheus_client's own
+``Counter`` and ``Histogram`` take a lock and look up labels on every call, which at a
+fan-out to thousands of polls cost more per answer than the delivery itself (issue 14).
+The event loop is the only writer, so no lock is needed.
+"""
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from .models import LogEntry
 from .store.database import PoolUse
@@ -19,26 +28,15 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 class Metrics:
     def __init__(self, open_polls: Callable[[], float]) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "chat_http_requests", "HTTP requests answered", ["handler", "method", "status"], registry=self.registry
-        )
+        self.requests: dict[tuple[str, str, int], int] = {}  # (handler, method, status) -> answered
+        self.latency = LatencyHistogram()
+        self.registry.register(HotPathCollector(self.requests, self.latency))
         self.messages = Counter("chat_messages_stored", "Messages stored by this process", registry=self.registry)
-        self.delivery_latency = Histogram(
-            "chat_delivery_latency_seconds",
-            "From a message being stored to an events answer carrying it",
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-            registry=self.registry,
-        )
         Gauge("chat_open_polls", "Events requests open now", registry=self.registry).set_function(open_polls)
-        self._request_counters: dict[tuple[str, str, int], Counter] = {}
 
     def request_answered(self, handler: str, method: str, status: int) -> None:
-        """Count a request; each label set's counter is looked up once, not per request."""
         key = (handler, method, status)
-        counter = self._request_counters.get(key)
-        if counter is None:
-            counter = self._request_counters[key] = self.requests.labels(handler, method, str(status))
-        counter.inc()
+        self.requests[key] = self.requests.get(key, 0) + 1
 
     def watch_redis(self, connected: Callable[[], float], received: Callable[[], float]) -> None:
         Gauge("chat_redis_connected", "1 while this process listens to Redis", registry=self.registry).set_function(
@@ -62,10 +60,51 @@ class Metrics:
             return
         now = time.time()
         for entry in entries:
-            self.delivery_latency.observe(max(0.0, now - entry.created))
+            self.latency.observe(max(0.0, now - entry.created))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+DELIVERY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class LatencyHistogram:
+    """Counts per bucket (the last: above every bound) and the sum, as Prometheus wants them."""
+
+    def __init__(self, bounds: tuple[float, ...] = DELIVERY_BUCKETS) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)
+        self.total = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect.bisect_left(self.bounds, seconds)] += 1
+        self.total += seconds
+
+
+class HotPathCollector(Collector):
+    """Requests answered and delivery latency, from the plain counts, at scrape time."""
+
+    def __init__(self, requests: dict[tuple[str, str, int], int], latency: LatencyHistogram) -> None:
+        self._requests = requests
+        self._latency = latency
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
+            "chat_http_requests", "HTTP requests answered", labels=["handler", "method", "status"]
+        )
+        for (handler, method, status), count in sorted(self._requests.items()):
+            requests.add_metric([handler, method, str(status)], count)
+        yield requests
+        latency, running = self._latency, 0
+        buckets = []
+        for bound, count in zip([*map(floatToGoString, latency.bounds), "+Inf"], latency.counts, strict=True):
+            running += count
+            buckets.append((bound, running))
+        yield HistogramMetricFamily(
+            "chat_delivery_latency_seconds", "From a message being stored to an events answer carrying it",
+            buckets=buckets, sum_value=latency.total,
+        )
 
 
 class PoolCollector(Collector):
