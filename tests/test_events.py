@@ -14,7 +14,7 @@ from tornado_chat.models import User
 from tornado_chat.realtime.cursor import Cursor
 from tornado_chat.realtime.hub import WAKE_INTERVAL_MAX
 
-from .support.database import StatementCounter, query
+from .support.database import StatementCounter, connect, query
 from .support.http import Account, Client
 from .support.servers import Server, StartServer
 
@@ -407,6 +407,41 @@ async def test_a_client_gone_while_its_poll_awaits_the_database_leaves_no_waiter
     poll.cancel()
     assert await running is None
     assert hub.waiter_count == 0
+
+
+async def test_a_client_gone_before_its_poll_began_leaves_no_waiter(server: Server) -> None:
+    """The connection closes while the request awaits its session's look-up (held here by a
+    table lock): there is no poll yet for on_connection_close to cancel, so the poll must see
+    the closed connection itself instead of parking until its timeout."""
+    client = server.client()
+    (ana,), _ = await members(client, 1)
+    signed_in = await client.request("POST", "/api/session", {"username": ana.username, "password": ana.password})
+    fresh_token = signed_in.json["token"]  # not in the session cache: the poll must read it from MySQL
+    cursor = await quiet_cursor(client, ana)  # nothing new after it: a poll with it parks
+    hub, presence, answered = server.app.parts.hub, server.app.services.presence, server.app.services.metrics.requests
+    polls_ended = answered.get(("EventsHandler", "GET", 200), 0)
+    locker = connect(server.settings.database)
+    try:
+        with locker.cursor() as cur:
+            cur.execute("LOCK TABLES sessions WRITE")
+        port = int(server.base_url.rsplit(":", 1)[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"GET /api/events?cursor={cursor}&timeout=30 HTTP/1.1\r\nHost: x\r\n"
+                     f"Authorization: Bearer {fresh_token}\r\n\r\n".encode())
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+        await asyncio.sleep(0.3)  # the server notices the close while the look-up waits for the lock
+    finally:
+        with locker.cursor() as cur:
+            cur.execute("UNLOCK TABLES")
+        locker.close()
+    for _ in range(100):  # until the request is over: at once, not at its timeout
+        if answered.get(("EventsHandler", "GET", 200), 0) > polls_ended:
+            break
+        await asyncio.sleep(0.05)
+    assert answered.get(("EventsHandler", "GET", 200), 0) == polls_ended + 1
+    assert (hub.waiter_count, presence.open_polls) == (0, 0)
 
 
 async def test_waking_many_waiters_costs_no_database_query_per_waiter(start_server: StartServer) -> None:

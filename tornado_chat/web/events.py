@@ -36,6 +36,8 @@ class EventsHandler(BaseHandler):
                 cursor, found = await events.start(user)
             else:
                 self._poll = events.poll(user, start)
+                if self.request.connection.stream.closed():  # gone while we looked up the session:
+                    self._poll.cancel()  # on_connection_close came before there was a poll to cancel
                 answer = await self._poll.run(timeout)
                 if answer is None:
                     return
