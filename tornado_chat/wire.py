@@ -116,8 +116,9 @@ def membership_event(g: Group, joined: bool) -> str:
 
 
 def poll_answer(cursor: str, events: list[str]) -> str:
-    """The events answer, spliced from events already encoded."""
-    return '{"cursor":' + dumps(cursor) + ',"events":[' + ",".join(events) + "]}"
+    """The events answer, spliced from events already encoded. A cursor is made of letters,
+    digits, dots, dashes and underscores (realtime.cursor), so it needs no escaping."""
+    return '{"cursor":"' + cursor + '","events":[' + ",".join(events) + "]}"
 
 
 def error(code: str, text: str) -> str:

@@ -71,7 +71,8 @@ class Feed:
         their join), from memory when it reaches; and the position read up to, which moves
         past entries the member may not see, so that a cursor moves on over them."""
         channel = self._hub.channel(group_id)
-        await self._ensure_loaded(channel)
+        if channel.last_pos is None:
+            await self._ensure_loaded(channel)
         found = channel.recent_after(pos)
         if found is None or channel.last_pos is None:
             # Read the group's position first: an entry committed after it may be read too,
@@ -152,6 +153,11 @@ class Feed:
             self._hub.wake(channel)
 
     # Who is online
+
+    def knows_presence(self, group_ids: Iterable[int]) -> bool:
+        """Whether this process knows every one of these groups' online lists (then
+        ``ensure_presence`` has nothing to do: a woken poll's usual case, without an await)."""
+        return all(self._hub.channel(gid).knows_presence for gid in group_ids)
 
     async def ensure_presence(self, group_ids: Iterable[int]) -> None:
         """Load the online lists this process does not know yet, in one query."""

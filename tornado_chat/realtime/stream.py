@@ -70,11 +70,13 @@ class EventStream:
 
     async def since(self, user: User, memberships: dict[int, Membership], cursor: Cursor) -> tuple[Cursor, list[str]]:
         """What is new for ``user`` after ``cursor``, and the cursor that follows it."""
-        await self._feed.ensure_presence(memberships)
+        if not self._feed.knows_presence(memberships):
+            await self._feed.ensure_presence(memberships)
         position, views = self._hub.position, self._views(memberships)  # together: no await between
         same_epoch = cursor.epoch == self._hub.epoch
         joined = [gid for gid, m in memberships.items() if cursor.groups.get(gid, (None,))[0] != m.id]
-        events = await self._membership_events(user, joined, [gid for gid in cursor.groups if gid not in memberships])
+        left = [gid for gid in cursor.groups if gid not in memberships]
+        events = await self._membership_events(user, joined, left) if joined or left else []
         next_groups: dict[int, tuple[int, int, int]] = {}
         for group_id in sorted(memberships):
             membership, view = memberships[group_id], views[group_id]
@@ -95,8 +97,6 @@ class EventStream:
 
     async def _membership_events(self, user: User, joined: list[int], left: list[int]) -> list[str]:
         """Left groups first, then joined ones, for the groups that still exist."""
-        if not joined and not left:
-            return []
         groups = await self._feed.groups(user.id, joined + left)
         return [wire.membership_event(groups[gid], False) for gid in left if gid in groups] + [
             wire.membership_event(groups[gid], True) for gid in joined if gid in groups

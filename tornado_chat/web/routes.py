@@ -16,7 +16,10 @@ from .ops import HealthHandler, MetricsHandler
 from .pages import ChatPage, LoginPage, LogoutPage, RegisterPage
 
 GROUP = r"/api/groups/([^/]+)"
+# Tornado tries the rules in order, a regular expression each: the long poll, asked for
+# thousands of times per message at a fan-out, comes first (after Tornado's static rules).
 HANDLERS = [
+    (r"/api/events", EventsHandler),
     (r"/", ChatPage),
     (r"/login", LoginPage),
     (r"/register", RegisterPage),
@@ -33,7 +36,6 @@ HANDLERS = [
     (GROUP + r"/images", ImagesHandler),
     (r"/images/([A-Za-z0-9_-]{32})(/thumb)?", ImageHandler),
     (GROUP + r"/typing", TypingHandler),
-    (r"/api/events", EventsHandler),
     (r"/healthz", HealthHandler),
     (r"/metrics", MetricsHandler),
 ]
