@@ -53,7 +53,7 @@ class Hub:
         self._channels: dict[int, Channel] = {}
         self._user_waiters: dict[int, set[Waiter]] = {}
         self._to_wake: set[Channel] = set()
-        self._wake_round: asyncio.TimerHandle | None = None
+        self._wake_round: asyncio.Handle | None = None
         self._last_wake_round = -WAKE_INTERVAL_MAX
         self._wake_interval = WAKE_INTERVAL_MIN
 
@@ -102,7 +102,9 @@ class Hub:
     # Wake-up rounds
 
     def wake(self, channel: Channel) -> None:
-        """Wake the channel's waiters now, or with the next round if the last was too recent."""
+        """Wake the channel's waiters as soon as the current callback is done (the sender's
+        answer goes out first: waking a thousand waiters takes a millisecond or two), or
+        with the next round if the last was too recent."""
         self._to_wake.add(channel)
         if self._wake_round is not None:
             return
@@ -110,7 +112,7 @@ class Hub:
         due = self._last_wake_round + self._wake_interval
         if loop.time() >= due:
             self._wake_interval = WAKE_INTERVAL_MIN
-            self._wake_now()
+            self._wake_round = loop.call_soon(self._wake_now)
         else:
             self._wake_interval = min(2 * self._wake_interval, WAKE_INTERVAL_MAX)
             self._wake_round = loop.call_at(due, self._wake_now)
