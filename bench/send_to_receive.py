@@ -420,10 +420,11 @@ def bench_database(database_url: str | None, workdir: Path) -> Iterator[str]:
 
 
 def start_server(
-    workdir: Path, port: int, url: str, *flags: str, launcher: Sequence[str] = ()
+    workdir: Path, port: int, url: str, *flags: str, launcher: Sequence[str] = (), root: Path = REPO_ROOT
 ) -> subprocess.Popen[bytes]:
     """run.py as a process of its own, logging to workdir/server-PORT.log; ``launcher``: a script
-    that runs run.py (bench/traced.py and its arguments)."""
+    that runs run.py (bench/traced.py and its arguments); ``root``: the checkout whose run.py
+    (and package) to run, another commit's to compare with it."""
     server_log = workdir / f"server-{port}.log"
     command = [sys.executable, *launcher, "run.py", "--port", str(port), "--database-url", url, "--bcrypt-rounds", "4"]
     # Load from one address, as fast as it goes: the rate limits would measure themselves.
@@ -431,7 +432,7 @@ def start_server(
     command += ["--var-dir", str(workdir / "var"), *flags]
     log.info("starting run.py on port %d (log: %s)", port, server_log)
     with server_log.open("wb") as log_file:
-        return subprocess.Popen(command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file)
+        return subprocess.Popen(command, cwd=root, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file)
 
 
 def stop_server(server: subprocess.Popen[bytes]) -> None:

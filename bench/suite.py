@@ -113,8 +113,9 @@ QUICK = Sizes(runs=1, hello_seconds=2.0, pingpong_messages=50, fanout_ns=(100, 3
 class Servers:
     """tornado_chat (one process, or two sharing Redis) and the two yardsticks, started and restarted on demand."""
 
-    def __init__(self, workdir: Path, database_url: str, redis_url: str | None) -> None:
+    def __init__(self, workdir: Path, database_url: str, redis_url: str | None, chat_root: Path) -> None:
         self.workdir = workdir
+        self.chat_root = chat_root
         self.database_url = database_url
         self.redis_url = redis_url
         self.questions = Questions(database_url)
@@ -131,7 +132,8 @@ class Servers:
         """One run.py; ``fresh``: a new process (the database and its users stay)."""
         if fresh or len(self.chat_procs) != 1 or self.chat_procs[0].poll() is not None:
             self.stop_chat()
-            proc = start_server(self.workdir, self.chat_port, self.database_url, "--cookie-secret", self.cookie_secret)
+            proc = start_server(self.workdir, self.chat_port, self.database_url, "--cookie-secret", self.cookie_secret,
+                                root=self.chat_root)
             self.chat_procs, self.chat_ports = [proc], [self.chat_port]
             await wait_healthy(proc, self.chat_port)
         return Target(CHAT, list(self.chat_ports), [p.pid for p in self.chat_procs], self.questions, self.db_pids)
@@ -145,7 +147,7 @@ class Servers:
             flags = ("--redis-url", self.redis_url, "--cookie-secret", self.cookie_secret)
             self.chat_ports = [self.chat_port, free_port()]
             for port in self.chat_ports:
-                self.chat_procs.append(start_server(self.workdir, port, self.database_url, *flags))
+                self.chat_procs.append(start_server(self.workdir, port, self.database_url, *flags, root=self.chat_root))
                 await wait_healthy(self.chat_procs[-1], port)
             await wait_redis_connected(self.chat_ports)
         return Target(CHAT, list(self.chat_ports), [p.pid for p in self.chat_procs], self.questions, self.db_pids)
@@ -664,6 +666,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--idle-n", help="comma-separated held-poll counts of idle "
                         "(default 1000,5000,10000; 1000 with --quick)")
     parser.add_argument("--markdown", action="store_true", help="also print the summary as a Markdown table")
+    parser.add_argument("--chat-root", default=str(BENCH.parent),
+                        help="the checkout whose run.py is tornado_chat (default: this one); another commit's "
+                        "worktree measures that commit with this suite, for a before/after")
     parser.add_argument(
         "--redis-url", default=os.environ.get("CHAT_BENCH_REDIS_URL"),
         help="redis://host:port/db for multiprocess, used by no other chat (env CHAT_BENCH_REDIS_URL). "
@@ -728,7 +733,7 @@ def main(argv: list[str] | None = None) -> int:
     stack = contextlib.ExitStack()
     try:
         url = stack.enter_context(bench_database(args.database_url, workdir))
-        servers = Servers(workdir, url, args.redis_url)
+        servers = Servers(workdir, url, args.redis_url, Path(args.chat_root).resolve())
         stack.callback(servers.close)
         results = asyncio.run(run(args, servers))
     except FAILURES as exc:
