@@ -222,7 +222,7 @@ async def main_async(args: argparse.Namespace, workdir: Path) -> None:
         chat_port, yard_port = free_port(), free_port()
         launcher = (traced, str(chat_trace), "--mark", CHAT_ROUND, "--") if args.timeline else ()
         chat = start_server(workdir, chat_port, url, "--cookie-secret", secrets.token_hex(16), *args.server_flag,
-                            launcher=launcher)
+                            launcher=launcher, root=Path(args.chat_root).resolve())
         yard_launcher = [traced, str(yard_trace), "--mark", YARD_ROUND, "--"] if args.timeline else []
         with (workdir / "yardstick.log").open("wb") as yard_log:
             yard = subprocess.Popen([sys.executable, *yard_launcher, str(BENCH / "baseline.py"), "--port",
@@ -255,6 +255,8 @@ def main() -> None:
     parser.add_argument("--timeline", action="store_true",
                         help="instead of py-spy: when each answer left the server, per message (bench/traced.py)")
     parser.add_argument("--server-flag", action="append", default=[], help="an extra run.py flag (repeatable)")
+    parser.add_argument("--chat-root", default=str(BENCH.parent),
+                        help="the checkout whose run.py is tornado_chat (default: this one), for a before/after")
     add_common_arguments(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="bench: %(message)s", stream=sys.stderr)
