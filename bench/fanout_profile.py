@@ -62,10 +62,21 @@ def frame_name(frame: str) -> str:
     return f"{name} ({'/'.join(where.rstrip(')').split('/')[-2:])})"
 
 
+LAYERS = ("tornado_chat", "tornado", "asyncio", "logging", "prometheus_client", "json")
+
+
+def layer(frame: str) -> str:
+    """Which package a py-spy frame's code belongs to (``other``: the rest, C calls included
+    in the frame that made them)."""
+    where = frame.rpartition(" (")[2]
+    return next((name for name in LAYERS if f"{name}/" in where or where.startswith(name)), "other")
+
+
 def summarize(raw: Path, top: int) -> dict:
     """Self and inclusive sample counts per function from py-spy's collapsed stacks."""
     own: Counter[str] = Counter()
     total: Counter[str] = Counter()
+    layers: Counter[str] = Counter()
     idle = busy = threads = 0
     for line in raw.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -79,10 +90,11 @@ def summarize(raw: Path, top: int) -> dict:
             continue
         busy += count
         own[frames[-1]] += count
+        layers[layer(stack.split(";")[-1])] += count
         for name in set(frames):
             total[name] += count
     return {"samples": idle + busy, "idle_share": idle / max(1, idle + busy), "busy": busy, "thread_samples": threads,
-            "self": own.most_common(top), "inclusive": total.most_common(top)}
+            "self": own.most_common(top), "inclusive": total.most_common(top), "layers": layers.most_common()}
 
 
 async def rounds_watched(target: Target, pop: Population, n: int, messages: int,
@@ -203,6 +215,8 @@ def report(name: str, result: dict) -> None:
     print(f"\n== {name}: {figures}")
     print(f"   {result['samples']} samples of the event loop's thread, idle (in select) in "
           f"{100 * result['idle_share']:.1f}%; {result['thread_samples']} of other threads left out")
+    layers = ", ".join(f"{name} {100 * count / max(1, result['busy']):.0f}%" for name, count in result["layers"])
+    print(f"   busy samples by package (self): {layers}")
     for title, rows in (("self", result["self"]), ("including callees", result["inclusive"])):
         print(f"   -- busy samples, {title}")
         for fn, count in rows:
