@@ -15,7 +15,7 @@ help:
 	@echo "make lint                        ruff check"
 	@echo "make audit                       pip-audit of requirements.lock, strict (every package looked up)"
 	@echo "make lock                        re-pin requirements.lock from .venv (after changing dependencies)"
-	@echo "make bench [ARGS=...]            the benchmark suite against the in-memory yardstick (ARGS=--quick: ~80 s)"
+	@echo "make bench [ARGS=...]            the benchmark suite against the two in-memory yardsticks (ARGS=--quick: ~3 min)"
 	@echo "make venv                        create/refresh .venv"
 	@echo "make db-server                   install MariaDB server binaries if missing"
 	@echo "make clean                       remove .venv and caches (keeps var/)"
