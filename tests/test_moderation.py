@@ -162,7 +162,7 @@ async def test_adding_a_member_twice_is_200_and_changes_nothing(client: Client, 
 async def test_adding_an_unknown_user_gets_404_user_not_found(client: Client, server: Server) -> None:
     c = await crew(client)
     before = stored(server, c.id)
-    for username in (unique("nobody"), "ab", "not a name!", "x" * 40):
+    for username in (unique("nobody"), "ab", "not a name!", "x" * 40, "café", "Å", "\U0001f600"):
         r = await add(client, c.owner, c.id, username)
         assert (r.status, r.error_code) == (404, "user_not_found"), (username, r.body)
     assert stored(server, c.id) == before
