@@ -14,7 +14,7 @@ from .support.http import Account, Client, unique
 from .support.roles import add, direct, leave, listed, made, member_list, patch, remove, roles_of, set_role, unban
 from .support.servers import Server
 from .test_changes import delete, history, sent
-from .test_events import collect, messages, of_type, quiet_cursor
+from .test_events import collect, messages, of_type
 from .test_private_groups import GROUP_KEYS
 
 
@@ -167,7 +167,7 @@ async def test_in_a_direct_group_only_the_author_deletes_a_message(client: Clien
 async def test_the_first_message_reaches_the_other_users_poll_as_membership_then_message(server: Server) -> None:
     client = server.client()
     ana, bob = await client.register("ana"), await client.register("bob")
-    cursor = await quiet_cursor(client, bob)
+    cursor = await client.cursor(bob)
     group = await opened(client, ana, bob)
     waiting = asyncio.create_task(collect(client, bob, cursor, lambda ev: bool(messages(ev))))
     await server.parked(1)
@@ -184,7 +184,7 @@ async def test_the_first_message_reaches_the_other_users_poll_as_membership_then
 
 async def test_both_see_the_whole_conversation(client: Client) -> None:
     ana, bob = await client.register("ana"), await client.register("bob")
-    bob_cursor = await quiet_cursor(client, bob)
+    bob_cursor = await client.cursor(bob)
     group = await opened(client, ana, bob)
     said = [await sent(client, ana, group["id"], f"line {i}") for i in range(3)]
     said.append(await sent(client, bob, group["id"], "and mine"))

@@ -474,7 +474,7 @@ async def test_a_bad_name_or_topic_gets_400_and_changes_nothing(
 
 async def test_a_patch_that_changes_nothing_is_200_and_sends_no_event(client: Client) -> None:
     c = await crew(client)
-    cursor = await quiet_cursor(client, c.member)
+    cursor = await client.cursor(c.member)
     for body in ({}, {"name": c.group["name"]}, {"topic": ""}, {"name": c.group["name"], "topic": ""}):
         r = await patch(client, c.owner, c.id, body)
         assert r.status == 200, (body, r.body)
@@ -487,7 +487,7 @@ async def test_a_patch_that_changes_nothing_is_200_and_sends_no_event(client: Cl
 
 async def test_group_changed_reaches_every_member_with_their_own_role(client: Client) -> None:
     c = await crew(client)
-    cursors = {who.id: await quiet_cursor(client, who) for who in (c.owner, c.moderator, c.member)}
+    cursors = {who.id: await client.cursor(who) for who in (c.owner, c.moderator, c.member)}
     name = unique("Renamed")
     assert (await patch(client, c.moderator, c.id, {"name": name, "topic": "new topic"})).status == 200
     for who, role in ((c.owner, "owner"), (c.moderator, "moderator"), (c.member, "member")):
@@ -503,7 +503,7 @@ async def test_two_renames_racing_both_succeed_and_every_member_sees_both_in_the
     client: Client,
 ) -> None:
     c = await crew(client)
-    cursor = await quiet_cursor(client, c.member)
+    cursor = await client.cursor(c.member)
     first, second = unique("first"), unique("second")
     answers = await asyncio.gather(patch(client, c.owner, c.id, {"name": first}),
                                    patch(client, c.moderator, c.id, {"name": second}))
@@ -519,20 +519,29 @@ async def test_two_renames_racing_both_succeed_and_every_member_sees_both_in_the
 # The owner leaving
 
 
-async def test_when_the_owner_leaves_the_longest_standing_moderator_becomes_owner(client: Client) -> None:
+async def test_when_the_owner_leaves_the_longest_standing_moderator_becomes_owner(server: Server) -> None:
+    """The members' polls are waiting when it happens, as a page's are."""
+    client = server.client()
     owner, member, early_mod, late_mod = [await client.register(p) for p in ("owner", "member", "early", "late")]
     group = await made(client, owner)
     for account in (member, early_mod, late_mod):  # joined in this order
         await client.join(account, group["id"])
     for account in (late_mod, early_mod):  # made moderators in the other order: the join counts
         assert (await set_role(client, owner, group["id"], account.id, "moderator")).status == 200
-    cursors = {a.id: await quiet_cursor(client, a) for a in (member, early_mod)}
+    watchers = (member, early_mod)
+    cursors = await asyncio.gather(*(quiet_cursor(client, who) for who in watchers))
+
+    def done(events: list[Event]) -> bool:
+        return bool(of_type(events, "group_changed")) and bool(of_type(events, "member_changed"))
+
+    waiting = [asyncio.create_task(collect(client, who, cursor, done)) for who, cursor in zip(watchers, cursors,
+                                                                                              strict=True)]
+    await server.parked(2)
     assert (await leave(client, owner, group["id"])).status == 204
     assert roles_of(await member_list(client, member, group["id"])) == {
         early_mod.id: "owner", late_mod.id: "moderator", member.id: "member"}
-    for who, role in ((member, "member"), (early_mod, "owner")):
-        events, _ = await collect(client, who, cursors[who.id],
-                                  lambda ev: bool(of_type(ev, "group_changed")) and bool(of_type(ev, "member_changed")))
+    for task, role in zip(waiting, ("member", "owner"), strict=True):
+        events, _ = await task
         (changed,) = of_type(events, "group_changed")
         assert (changed["group"]["id"], changed["group"]["role"]) == (group["id"], role)
         (promoted,) = of_type(events, "member_changed")
@@ -546,7 +555,7 @@ async def test_without_a_moderator_the_longest_standing_member_becomes_owner(cli
     group = await made(client, owner, "private")
     for account in (first, second):
         assert (await add(client, owner, group["id"], account.username)).status == 200
-    cursor = await quiet_cursor(client, second)
+    cursor = await client.cursor(second)
     assert (await leave(client, owner, group["id"])).status == 204
     assert roles_of(await member_list(client, second, group["id"])) == {first.id: "owner", second.id: "member"}
     assert (await listed(client, first))[group["id"]]["role"] == "owner"
@@ -578,7 +587,7 @@ async def test_the_last_member_leaving_leaves_the_group_empty_and_ownerless(clie
 async def test_the_owner_and_moderators_delete_any_message(client: Client, actor: str) -> None:
     c = await crew(client)
     message = await sent(client, c.member, c.id, "against the rules")
-    cursor = await quiet_cursor(client, c.member)
+    cursor = await client.cursor(c.member)
     assert (await delete(client, getattr(c, actor), c.id, message["seq"])).status == 204
     tombstone = (await history(client, c.member, c.id))[-1]
     assert (tombstone["seq"], tombstone["deleted"], tombstone["text"]) == (message["seq"], True, None)
@@ -617,7 +626,7 @@ async def test_an_added_users_waiting_poll_gets_membership_joined_and_then_the_g
     client = server.client()
     c = await crew(client, "private")
     dan = await client.register("dan")
-    cursor = await quiet_cursor(client, dan)
+    cursor = await client.cursor(dan)
     waiting = asyncio.create_task(collect(client, dan, cursor, lambda ev: bool(of_type(ev, "membership"))))
     await server.parked(1)
     assert (await add(client, c.moderator, c.id, dan.username)).status == 200
@@ -633,7 +642,7 @@ async def test_an_added_users_waiting_poll_gets_membership_joined_and_then_the_g
 async def test_the_other_members_hear_of_an_add_and_a_removal_as_member_events(client: Client) -> None:
     c = await crew(client)
     dan = await client.register("dan")
-    cursor = await quiet_cursor(client, c.member)
+    cursor = await client.cursor(c.member)
     assert (await add(client, c.owner, c.id, dan.username)).status == 200
     assert (await remove(client, c.moderator, c.id, dan.id)).status == 204
     events, _ = await collect(client, c.member, cursor, lambda ev: len(of_type(ev, "member")) >= 2)
@@ -668,7 +677,7 @@ async def test_a_removed_users_parked_poll_is_answered_with_membership_left_carr
 
 async def test_leaving_oneself_carries_removed_by_null_and_banned_false(client: Client) -> None:
     c = await crew(client)
-    cursor = await quiet_cursor(client, c.member)
+    cursor = await client.cursor(c.member)
     assert (await leave(client, c.member, c.id)).status == 204
     events, _ = await collect(client, c.member, cursor, lambda ev: bool(of_type(ev, "membership")))
     (left,) = of_type(events, "membership")
@@ -677,7 +686,7 @@ async def test_leaving_oneself_carries_removed_by_null_and_banned_false(client: 
 
 async def test_a_role_change_reaches_the_members_as_member_changed(client: Client) -> None:
     c = await crew(client)
-    cursors = {who.id: await quiet_cursor(client, who) for who in (c.owner, c.moderator, c.member)}
+    cursors = {who.id: await client.cursor(who) for who in (c.owner, c.moderator, c.member)}
     r = await set_role(client, c.owner, c.id, c.member.id, "moderator")
     assert r.status == 200
     for who in (c.owner, c.moderator, c.member):
@@ -758,7 +767,8 @@ async def test_a_client_applying_the_events_of_role_changes_and_renames_ends_wit
     c = await crew(client)
     carol, dan = await client.register("carol"), await client.register("dan")
     await client.join(carol, c.id)
-    view, cursor = await fetched(client, carol), await quiet_cursor(client, carol)
+    cursor = await client.cursor(carol)  # first the cursor, then what the client loads
+    view = await fetched(client, carol)
     for action, expect in [
         (set_role(client, c.owner, c.id, carol.id, "moderator"), {"member_changed": 1}),
         (add(client, carol, c.id, dan.username), {"member": 1}),
@@ -781,7 +791,8 @@ async def test_a_client_applying_the_events_of_being_added_and_removed_ends_with
 ) -> None:
     first, second, third = await crew(client, "private"), await crew(client, "private"), await crew(client)
     dan = await client.register("dan")
-    view, cursor = await fetched(client, dan), await quiet_cursor(client, dan)
+    cursor = await client.cursor(dan)
+    view = await fetched(client, dan)
     for action, expect in [
         (add(client, first.moderator, first.id, dan.username), {"membership": 1}),
         (add(client, second.owner, second.id, dan.username), {"membership": 1}),
@@ -812,8 +823,7 @@ async def test_a_removal_on_one_process_ends_the_poll_parked_on_another_and_grou
     try:
         one, two = (Client(chat_processes("--redis-url", redis_url).base_url, http) for _ in range(2))
         c = await crew(one, "private")
-        watcher_cursor = await quiet_cursor(two, c.moderator)
-        cursor = await quiet_cursor(two, c.member)
+        watcher_cursor, cursor = await asyncio.gather(quiet_cursor(two, c.moderator), quiet_cursor(two, c.member))
         parked = asyncio.create_task(two.poll(c.member, cursor, timeout=30))
         renamed = asyncio.create_task(collect(two, c.moderator, watcher_cursor,
                                               lambda ev: bool(of_type(ev, "group_changed"))))

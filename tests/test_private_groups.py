@@ -248,6 +248,6 @@ async def test_a_private_groups_messages_never_reach_a_non_members_events(client
     group = await made(client, ana, "private")
     cursor = await client.cursor(eve)
     await client.send(ana, group["id"], "for members only")
-    r = await client.poll(eve, cursor, timeout=0.5)
+    r = await client.poll(eve, cursor, timeout=0.2)
     assert r.status == 200
     assert "for members only" not in r.body.decode()
