@@ -168,14 +168,12 @@ async def test_adding_an_unknown_user_gets_404_user_not_found(client: Client, se
     assert stored(server, c.id) == before
 
 
-@pytest.mark.parametrize("username", [None, 12, 1.5, True, ["bob"], {"username": "bob"}])
-async def test_a_username_that_is_not_a_string_gets_400_invalid_username(
-    client: Client, server: Server, username: Any
-) -> None:
+async def test_a_username_that_is_not_a_string_gets_400_invalid_username(client: Client, server: Server) -> None:
     c = await crew(client)
     before = stored(server, c.id)
-    r = await add(client, c.owner, c.id, username)
-    assert (r.status, r.error_code) == (400, "invalid_username"), r.body
+    for username in (None, 12, 1.5, True, ["bob"], {"username": "bob"}):
+        r = await add(client, c.owner, c.id, username)
+        assert (r.status, r.error_code) == (400, "invalid_username"), (username, r.body)
     assert stored(server, c.id) == before
 
 
@@ -206,12 +204,12 @@ async def test_only_the_owner_sets_roles(client: Client, server: Server, actor: 
     assert stored(server, c.id) == before
 
 
-@pytest.mark.parametrize("role", ["owner", "admin", "Moderator", "", None, 1, ["member"], {"role": "member"}])
-async def test_an_unknown_role_gets_400_invalid_role(client: Client, server: Server, role: Any) -> None:
+async def test_an_unknown_role_gets_400_invalid_role(client: Client, server: Server) -> None:
     c = await crew(client)
     before = stored(server, c.id)
-    r = await set_role(client, c.owner, c.id, c.member.id, role)
-    assert (r.status, r.error_code) == (400, "invalid_role"), r.body
+    for role in ("owner", "admin", "Moderator", "", None, 1, ["member"], {"role": "member"}):
+        r = await set_role(client, c.owner, c.id, c.member.id, role)
+        assert (r.status, r.error_code) == (400, "invalid_role"), (role, r.body)
     assert stored(server, c.id) == before
 
 
@@ -354,12 +352,12 @@ async def test_someone_not_a_member_may_be_banned_before_they_come(client: Clien
     assert (r.status, r.error_code) == (403, "banned")
 
 
-@pytest.mark.parametrize("ban", ["yes", "2", "on", "no", "truee"])
-async def test_an_unknown_ban_value_gets_400_invalid_ban(client: Client, server: Server, ban: str) -> None:
+async def test_an_unknown_ban_value_gets_400_invalid_ban(client: Client, server: Server) -> None:
     c = await crew(client)
     before = stored(server, c.id)
-    r = await remove(client, c.owner, c.id, c.member.id, ban=ban)
-    assert (r.status, r.error_code) == (400, "invalid_ban")
+    for ban in ("yes", "2", "on", "no", "truee"):
+        r = await remove(client, c.owner, c.id, c.member.id, ban=ban)
+        assert (r.status, r.error_code) == (400, "invalid_ban"), ban
     assert stored(server, c.id) == before
 
 
@@ -453,22 +451,20 @@ async def test_a_renamed_groups_old_name_is_free_again(client: Client) -> None:
     assert (await made(client, c.member, name=c.group["name"]))["name"] == c.group["name"]
 
 
-@pytest.mark.parametrize(
-    ("body", "code"),
-    [({"name": ""}, "invalid_name"), ({"name": "   "}, "invalid_name"), ({"name": "x" * 65}, "invalid_name"),
-     ({"name": 5}, "invalid_name"), ({"name": ["x"]}, "invalid_name"), ({"name": "bad\nname"}, "invalid_name"),
-     ({"topic": "x" * 251}, "invalid_topic"), ({"topic": 5}, "invalid_topic"), ({"topic": ["x"]}, "invalid_topic"),
-     ({"name": "a fine name", "topic": "t" * 251}, "invalid_topic"), ({"name": "", "topic": "fine"}, "invalid_name")],
-    ids=["empty", "spaces", "65-chars", "int-name", "list-name", "newline", "251-topic", "int-topic", "list-topic",
-         "good-name-bad-topic", "bad-name-good-topic"],
-)
-async def test_a_bad_name_or_topic_gets_400_and_changes_nothing(
-    client: Client, server: Server, body: dict[str, Any], code: str
-) -> None:
+BAD_EDITS = [
+    ({"name": ""}, "invalid_name"), ({"name": "   "}, "invalid_name"), ({"name": "x" * 65}, "invalid_name"),
+    ({"name": 5}, "invalid_name"), ({"name": ["x"]}, "invalid_name"), ({"name": "bad\nname"}, "invalid_name"),
+    ({"topic": "x" * 251}, "invalid_topic"), ({"topic": 5}, "invalid_topic"), ({"topic": ["x"]}, "invalid_topic"),
+    ({"name": "a fine name", "topic": "t" * 251}, "invalid_topic"), ({"name": "", "topic": "fine"}, "invalid_name"),
+]
+
+
+async def test_a_bad_name_or_topic_gets_400_and_changes_nothing(client: Client, server: Server) -> None:
     c = await crew(client)
     before = stored(server, c.id)
-    r = await patch(client, c.owner, c.id, body)
-    assert (r.status, r.error_code) == (400, code), r.body
+    for body, code in BAD_EDITS:
+        r = await patch(client, c.owner, c.id, body)
+        assert (r.status, r.error_code) == (400, code), (body, r.body)
     assert stored(server, c.id) == before
 
 

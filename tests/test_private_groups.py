@@ -6,8 +6,6 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
-import pytest
-
 from .support.database import query
 from .support.http import Account, Client
 from .support.roles import add, create, join, listed, made, member_entry, member_list, mine, remove, without_times
@@ -93,32 +91,25 @@ async def test_topics_of_0_and_250_characters_after_trimming_are_accepted(client
     assert (await made(client, ana, topic=f"  {long}  "))["topic"] == long
 
 
-@pytest.mark.parametrize(
-    "topic", ["x" * 251, " " + "\U0001f355" * 251 + " ", 1, 1.5, True, ["topic"], {"topic": "x"}],
-    ids=["251-chars", "251-emoji", "int", "float", "bool", "list", "object"],
-)
-async def test_an_invalid_topic_gets_400_invalid_topic_and_stores_nothing(
-    client: Client, server: Server, topic: Any
-) -> None:
+async def test_an_invalid_topic_gets_400_invalid_topic_and_stores_nothing(client: Client, server: Server) -> None:
     ana = await client.register()
     before = counts(server)
-    r = await create(client, ana, "private", topic=topic)
-    assert (r.status, r.error_code) == (400, "invalid_topic"), r.body
+    for topic in ("x" * 251, " " + "\U0001f355" * 251 + " ", 1, 1.5, True, ["topic"], {"topic": "x"}):
+        r = await create(client, ana, "private", topic=topic)
+        assert (r.status, r.error_code) == (400, "invalid_topic"), (topic, r.body)
     assert counts(server) == before
 
 
 # Kinds
 
 
-@pytest.mark.parametrize("kind", ["direct", "Public", "PRIVATE", "secret", "", 1, True, ["private"], {"k": 1}])
-async def test_an_invalid_kind_gets_400_invalid_kind_and_stores_nothing(
-    client: Client, server: Server, kind: Any
-) -> None:
+async def test_an_invalid_kind_gets_400_invalid_kind_and_stores_nothing(client: Client, server: Server) -> None:
     """A direct group is made only by PUT /api/direct/{username}, never by POST /api/groups."""
     ana = await client.register()
     before = counts(server)
-    r = await create(client, ana, kind)
-    assert (r.status, r.error_code) == (400, "invalid_kind"), r.body
+    for kind in ("direct", "Public", "PRIVATE", "secret", "", 1, True, ["private"], {"k": 1}):
+        r = await create(client, ana, kind)
+        assert (r.status, r.error_code) == (400, "invalid_kind"), (kind, r.body)
     assert counts(server) == before
 
 
