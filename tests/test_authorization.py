@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import urllib.parse
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -71,8 +71,6 @@ class Scene:
     client: Client
     cast: Cast
     role: str
-    owner_name: str = ""
-    notes: list[str] = field(default_factory=list)
 
     @property
     def actor(self) -> Account | None:
