@@ -69,6 +69,9 @@ CREATE TABLE IF NOT EXISTS memberships (
     start_seq   BIGINT UNSIGNED NOT NULL,
     joined_at   DATETIME(3) NOT NULL,
     start_pos   BIGINT UNSIGNED NOT NULL DEFAULT 0,  -- where in the group's log the view starts
+    -- read up to this seq (only ever forward); which new messages notify the member
+    last_read_seq BIGINT UNSIGNED NOT NULL DEFAULT 0,
+    notify      ENUM('all', 'mentions', 'none') NOT NULL DEFAULT 'all',
     PRIMARY KEY (id),
     UNIQUE KEY memberships_group_user (group_id, user_id),
     KEY memberships_user (user_id),
