@@ -88,6 +88,11 @@ export class GroupsDialog {
   update(group) {
     const row = this.rows.find((candidate) => candidate.group.id === group.id);
     if (!row) return;
+    if (group.kind === "private") { // no longer seen: it cannot be joined
+      row.item.remove();
+      this.rows = this.rows.filter((other) => other !== row);
+      return;
+    }
     row.group = { ...row.group, joined: false, members: Math.max(0, row.group.members - 1) };
     this.show(row);
   }

@@ -63,11 +63,12 @@ export class MembersDialog {
     const confirm = dom.confirm;
     confirm.cancel.addEventListener("click", () => confirm.dialog.close());
     confirm.ok.addEventListener("click", () => this.confirmed());
+    // Cancelled: back to the row's menu button; done: the row is gone, to the dialog's heading.
     confirm.dialog.addEventListener("close", () => {
       const member = this.pending?.member;
       this.pending = null;
       const row = member && this.rowOf(member.user.id);
-      (row?.querySelector(".more") ?? dom.input.closest("form:not([hidden])")?.querySelector("input") ?? dom.close).focus();
+      (row?.querySelector(".more") ?? dom.title).focus();
     });
     const mine = (handler) => (state, ...args) => {
       if (state === this.state && dom.dialog.open) handler(...args);
@@ -325,10 +326,10 @@ export class MembersDialog {
         : this.t("{name} was removed.", { name: member.user.username });
       this.pending = null;
       confirm.dialog.close();
-      this.dom.title.focus();
     } catch (error) {
       if (error.code === "member_not_found") {
         this.dropMember(member.user.id);
+        this.pending = null;
         confirm.dialog.close();
         return;
       }

@@ -15,6 +15,7 @@
 // messages", each named after the other person; their X closes the tab only
 // (a direct conversation cannot be left), and the tab says "Direct message".
 
+import { colourOf, initials } from "./avatar.js";
 import { el } from "./dom.js";
 import { displayName, isDirect } from "./roles.js";
 
@@ -161,6 +162,11 @@ export class Tabs {
     parts.name = name;
     parts.label.textContent = name;
     parts.avatar.textContent = [...name.trim()][0]?.toLocaleUpperCase() || "#";
+    const peer = parts.direct && this.groupOf.get(parts.item)?.group.peer;
+    if (peer) { // the other person's initials and colour, as beside their messages
+      parts.avatar.textContent = initials(peer.username);
+      parts.avatar.className = `tab-avatar c${colourOf(peer.id)}`;
+    }
     parts.tab.title = name; // the whole name, when the tab shows only its start
     const close = parts.direct ? this.t("Close {name}", { name }) : this.t("Leave {name}", { name });
     parts.leave.setAttribute("aria-label", close);

@@ -66,20 +66,21 @@ export class UserCard {
     dialog.style.top = `${top}px`;
   }
 
+  // The card closes first, so that the conversation, once open, takes the focus;
+  // on a failure it opens again to say so.
   async message() {
     const { dom } = this;
-    dom.message.disabled = true;
+    const { user, opener } = this;
+    this.leaving = true;
+    dom.dialog.close();
     try {
-      this.leaving = true;
-      await this.onMessage(this.user);
-      dom.dialog.close();
+      await this.onMessage(user);
     } catch (error) {
-      this.leaving = false;
+      if (!opener?.isConnected) return;
+      this.open(user, opener);
       dom.error.textContent = error.code === "user_not_found"
         ? this.t("This account no longer exists.")
         : this.t("Could not open the conversation. Try again.");
-    } finally {
-      dom.message.disabled = false;
     }
   }
 }
