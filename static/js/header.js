@@ -7,13 +7,14 @@
 // conversation is named after the other person, has no members or settings,
 // and its menu closes it instead of leaving.
 
+import { colourOf, initials } from "./avatar.js";
 import { Menu } from "./menu.js";
 import { displayName, isDirect, mayEdit } from "./roles.js";
 
 export const APP_NAME = "tornado chat";
 
 export class GroupHeader {
-  // dom: {title, members, online, back, menuButton, menu, menuOnline, menuLeave, topic, settings, kind}
+  // dom: {title, members, online, back, menuButton, menu, menuOnline, menuLeave, topic, settings, kind, avatar}
   // onBack(), onOnline(opener) toggles the online list, onShowOnline(opener) opens it,
   // onLeave(state, opener) asks to leave, onMembers(state, opener), onSettings(state, opener).
   constructor(dom, store, { t, format, onBack, onOnline, onShowOnline, onLeave, onMembers, onSettings }) {
@@ -68,6 +69,12 @@ export class GroupHeader {
     dom.members.hidden = direct;
     dom.members.nextElementSibling.hidden = direct; // its dot
     dom.kind.hidden = group.kind !== "private";
+    const peer = direct ? group.peer : null;
+    dom.avatar.hidden = !peer;
+    if (peer) {
+      dom.avatar.className = `avatar peer-avatar c${colourOf(peer.id)}`;
+      dom.avatar.textContent = initials(peer.username);
+    }
     dom.kind.title = dom.kind.hidden ? "" : this.t("Private group: only its members see it");
     const topic = group.topic || "";
     dom.topic.textContent = topic;

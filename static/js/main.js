@@ -149,7 +149,7 @@ const header = new GroupHeader(
   {
     title: $("group-title"), members: $("member-count"), online: $("toggle-online"), back: $("back"),
     menuButton: $("group-menu-button"), menu: $("group-menu"), menuOnline: $("menu-online"), menuLeave: $("menu-leave"),
-    topic: $("group-topic"), settings: $("group-settings-button"), kind: $("group-kind"),
+    topic: $("group-topic"), settings: $("group-settings-button"), kind: $("group-kind"), avatar: $("peer-avatar"),
   },
   store,
   {
@@ -254,6 +254,10 @@ new GroupsDialog(
   },
 );
 const loader = new Loader(store);
+// Someone joined the open group (the other person, at a direct conversation's first message): who is online now.
+store.on("member", (state, event) => {
+  if (event.joined && state === store.active()) loader.online(state).catch(() => {});
+});
 
 // The open tab survives a reload.
 store.on("active", (state) => {

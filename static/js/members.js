@@ -152,7 +152,7 @@ export class MembersDialog {
     const { user, role } = member;
     const me = this.store.me;
     const online = this.state.online.has(user.id);
-    const item = el("li", `member${online ? " online" : ""}`);
+    const item = el("li", `member${online ? " is-online" : ""}`);
     item.dataset.user = String(user.id);
     const who = el("span", "member-who");
     const face = avatar(user);
@@ -163,7 +163,7 @@ export class MembersDialog {
     if (user.id === me.id) name.append(" ", el("span", "you", this.t("(you)")));
     if (online) name.append(el("span", "sr-only", `, ${this.t("online")}`));
     who.append(name);
-    const badge = el("span", `role-badge ${role}`, this.roleNames[role] ?? role);
+    const badge = el("span", `role-badge role-${role}`, this.roleNames[role] ?? role);
     const actions = el("span", "member-actions");
     const write = el("button", "icon-button message");
     write.type = "button";
