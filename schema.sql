@@ -39,8 +39,13 @@ CREATE TABLE IF NOT EXISTS sessions (
 -- locks this row, so seq is gap-free and ordered whichever process sends.
 CREATE TABLE IF NOT EXISTS chat_groups (
     id          BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
-    name        VARCHAR(64) NOT NULL,
-    name_key    VARCHAR(192) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    name        VARCHAR(66) NOT NULL,  -- 64 for a group; a direct group's is two usernames and ", "
+    name_key    VARCHAR(192) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,  -- NULL for a direct group
+    kind        ENUM('public', 'private', 'direct') NOT NULL DEFAULT 'public',
+    topic       VARCHAR(250) NOT NULL DEFAULT '',
+    -- A direct group's pair of users (lo <= hi; equal for a user's own): one group per pair.
+    direct_lo   BIGINT UNSIGNED NULL,
+    direct_hi   BIGINT UNSIGNED NULL,
     created_by  BIGINT UNSIGNED NOT NULL,
     created_at  DATETIME(3) NOT NULL,
     last_seq    BIGINT UNSIGNED NOT NULL DEFAULT 0,
@@ -49,16 +54,18 @@ CREATE TABLE IF NOT EXISTS chat_groups (
     last_pos    BIGINT UNSIGNED NOT NULL DEFAULT 0,
     PRIMARY KEY (id),
     UNIQUE KEY chat_groups_name_key (name_key),
+    UNIQUE KEY chat_groups_direct_pair (direct_lo, direct_hi),
     CONSTRAINT chat_groups_creator_fk FOREIGN KEY (created_by) REFERENCES users (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- One row per current membership. Leaving deletes the row; joining again makes
 -- a new row (a new id) whose start_seq is where that member's view begins:
--- they see messages with seq > start_seq.
+-- they see messages with seq > start_seq. A group has one owner (none once everyone left).
 CREATE TABLE IF NOT EXISTS memberships (
     id          BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
     group_id    BIGINT UNSIGNED NOT NULL,
     user_id     BIGINT UNSIGNED NOT NULL,
+    role        ENUM('owner', 'moderator', 'member') NOT NULL DEFAULT 'member',
     start_seq   BIGINT UNSIGNED NOT NULL,
     joined_at   DATETIME(3) NOT NULL,
     start_pos   BIGINT UNSIGNED NOT NULL DEFAULT 0,  -- where in the group's log the view starts
@@ -159,4 +166,20 @@ CREATE TABLE IF NOT EXISTS group_log (
     created_at  DATETIME(3) NOT NULL,
     PRIMARY KEY (group_id, pos),
     CONSTRAINT group_log_group_fk FOREIGN KEY (group_id) REFERENCES chat_groups (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- A member removed by someone else (removed_by), and whether they may come back: a
+-- banned user cannot join or be added until the ban is lifted. Joining or being added
+-- again clears a removal that was not a ban.
+CREATE TABLE IF NOT EXISTS group_removals (
+    group_id    BIGINT UNSIGNED NOT NULL,
+    user_id     BIGINT UNSIGNED NOT NULL,
+    removed_by  BIGINT UNSIGNED NULL,
+    banned      BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at  DATETIME(3) NOT NULL,
+    PRIMARY KEY (group_id, user_id),
+    KEY group_removals_user (user_id),
+    CONSTRAINT group_removals_group_fk FOREIGN KEY (group_id) REFERENCES chat_groups (id) ON DELETE CASCADE,
+    CONSTRAINT group_removals_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE,
+    CONSTRAINT group_removals_by_fk FOREIGN KEY (removed_by) REFERENCES users (id) ON DELETE SET NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

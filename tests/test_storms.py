@@ -56,7 +56,7 @@ async def crowd(database: DatabaseURL, size: int, group_size: int = 100) -> Crow
         group_ids = []
         for start in range(0, size, group_size):
             name = f"storm {tag} {start}"
-            group_id, _ = await store.groups.create(name, name, accounts[start].id)
+            group_id = await store.groups.create(name, name, accounts[start].id)
             await asyncio.gather(*(store.groups.join(group_id, a.id) for a in accounts[start + 1 : start + group_size]))
             group_ids.append(group_id)
         return Crowd(list(accounts), group_ids)

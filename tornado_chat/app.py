@@ -35,6 +35,8 @@ from .services import Services
 from .services.accounts import Accounts
 from .services.changes import Changes
 from .services.groups import Groups
+from .services.members import Members
+from .services.membership_news import MembershipNews
 from .services.messages import Messages
 from .services.presence import Presence
 from .store import Store
@@ -158,10 +160,13 @@ async def _services(
     metrics.watch_pool(store.db.pool_use)
     if isinstance(notifier, RedisNotifier):
         metrics.watch_redis(lambda: float(notifier.connected), lambda: notifier.received)
+    news = MembershipNews(notifier, presence)
+    groups = Groups(store.groups, store.presence, news, presence)
     return Services(
         accounts=Accounts(settings, store.accounts, notifier, sessions, hasher, throttles, limits),
-        groups=Groups(store.groups, store.presence, notifier, presence),
-        messages=Messages(store.messages, store.groups, notifier, limits, metrics.messages.inc),
+        groups=groups,
+        members=Members(store.members, groups, news),
+        messages=Messages(store.messages, store.groups, notifier, news, limits, metrics.messages.inc),
         changes=Changes(store.changes, notifier),
         events=EventStream(hub, feed, metrics.delivered),
         presence=presence,

@@ -38,6 +38,10 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class Group:
+    """A group as one viewer sees it: ``role`` is theirs (None when not a member), ``peer`` the
+    other member of a direct group (the viewer themself in their own), and ``removed_by``/``banned``
+    say why a former member is out."""
+
     id: int
     name: str
     created_at: datetime.datetime
@@ -45,6 +49,21 @@ class Group:
     members: int
     online: int
     joined: bool
+    kind: str = "public"
+    topic: str = ""
+    role: str | None = None
+    peer: User | None = None
+    removed_by: User | None = None
+    banned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One member of a group, as the members list shows them."""
+
+    user: User
+    role: str
+    joined_at: datetime.datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +75,7 @@ class Membership:
     group_id: int
     start_seq: int
     start_pos: int = 0  # where in the group's log the view starts (the log position at the join)
+    role: str = "member"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,3 +141,12 @@ class LogEntry:
     seq: int
     event: str
     created: float
+
+    @property
+    def about_group(self) -> bool:
+        """An entry about the group itself (its details, a member's role), not a message:
+        every member sees it from their join on, whatever the seq they joined at."""
+        return self.seq == GROUP_ENTRY_SEQ
+
+
+GROUP_ENTRY_SEQ = 0  # the seq of a log entry about the group itself; messages count from 1

@@ -12,12 +12,15 @@ from typing import Any
 
 import regex
 
+from . import permissions
+
 USERNAME_RE = re.compile(r"[A-Za-z0-9_]{3,32}\Z")
 PASSWORD_MIN_CHARS = 8
 PASSWORD_MAX_CHARS = 1024
 GROUP_NAME_MAX_CHARS = 64
 TEXT_MAX_CHARS = 4000
 CLIENT_ID_MAX_CHARS = 64
+TOPIC_MAX_CHARS = 250
 MAX_ID = 2**63 - 1
 ID_RE = re.compile(r"[1-9][0-9]{0,18}\Z")
 DECIMAL_RE = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?")
@@ -100,6 +103,42 @@ def group_name(value: Any) -> tuple[str, str]:
     if any(unicodedata.category(ch) == "Cc" for ch in name):
         raise Invalid("invalid_name", "name must not contain control characters")
     return name, unicodedata.normalize("NFC", name).casefold()
+
+
+def group_kind(value: Any) -> str:
+    """The kind of a group made by name: public (the default) or private."""
+    if value is None:
+        return permissions.PUBLIC
+    if value not in permissions.KINDS_MADE_BY_NAME:
+        raise Invalid("invalid_kind", "kind must be \"public\" or \"private\"")
+    return value
+
+
+def topic(value: Any) -> str:
+    """A group's topic: trimmed text of 0-250 characters, one line."""
+    if not isinstance(value, str) or not _encodable(value):
+        raise Invalid("invalid_topic", "topic must be a string of text")
+    text = value.strip()
+    if len(text) > TOPIC_MAX_CHARS:
+        raise Invalid("invalid_topic", f"topic must have at most {TOPIC_MAX_CHARS} characters after trimming")
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise Invalid("invalid_topic", "topic must not contain control characters")
+    return text
+
+
+def role(value: Any) -> str:
+    if value not in permissions.ROLES_GIVEN:
+        raise Invalid("invalid_role", "role must be \"moderator\" or \"member\"")
+    return value
+
+
+def flag(value: str | None, code: str) -> bool:
+    """A yes/no query argument: true/false or 1/0, absent is false."""
+    if value is None:
+        return False
+    if value.lower() not in ("true", "false", "1", "0"):
+        raise Invalid(code, "must be true or false")
+    return value.lower() in ("true", "1")
 
 
 def message_text(value: Any) -> str:

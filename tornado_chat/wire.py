@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from .models import Group, ImageRef, Message, ReplyRef, User
+from .models import Group, ImageRef, Member, Message, ReplyRef, User
 
 
 def dumps(payload: Any) -> str:
@@ -48,7 +48,15 @@ def group(g: Group) -> dict[str, Any]:
         "members": g.members,
         "online": g.online,
         "joined": g.joined,
+        "kind": g.kind,
+        "topic": g.topic,
+        "role": g.role,
+        "peer": user(g.peer) if g.peer else None,
     }
+
+
+def member(m: Member) -> dict[str, Any]:
+    return {"user": user(m.user), "role": m.role, "joined_at": iso(m.joined_at)}
 
 
 def image(ref: ImageRef) -> dict[str, Any]:
@@ -112,7 +120,35 @@ def member_event(group_id: int, u: User, joined: bool) -> str:
 
 
 def membership_event(g: Group, joined: bool) -> str:
-    return dumps({"type": "membership", "group_id": g.id, "joined": joined, "group": group(g)})
+    """The user's own membership began or ended; an ending says who removed them (None: they
+    left) and whether they are banned: additions to the contract, for the page's notice."""
+    event: dict[str, Any] = {"type": "membership", "group_id": g.id, "joined": joined, "group": group(g)}
+    if not joined:
+        event["removed_by"] = user(g.removed_by) if g.removed_by else None
+        event["banned"] = g.banned
+    return dumps(event)
+
+
+def group_changed_event(g: Group) -> str:
+    """The group's details changed; logged once as nobody's (``role`` null, ``joined`` false),
+    which ``as_seen_by`` makes each member's own."""
+    return dumps({"type": "group_changed", "group": group(g)})
+
+
+def member_changed_event(group_id: int, m: Member) -> str:
+    """A member's role changed: an addition to the contract, so members lists stay current."""
+    return dumps({"type": "member_changed", "group_id": group_id, "member": member(m)})
+
+
+def as_seen_by(event: str, role: str | None) -> str:
+    """An entry about the group as one member receives it: a ``group_changed`` carries their
+    own role and says they are a member. Such entries are rare (a rename, a new owner), so
+    parsing them again costs nothing."""
+    if not event.startswith('{"type": "group_changed"'):
+        return event
+    payload = json.loads(event)
+    payload["group"].update(role=role, joined=role is not None)
+    return dumps(payload)
 
 
 def poll_answer(cursor: str, events: list[str]) -> str:

@@ -8,7 +8,7 @@ import datetime
 import json
 
 from tornado_chat import wire
-from tornado_chat.models import Group, ImageRef, Message, Reaction, ReplyRef, User, as_utc, utcnow
+from tornado_chat.models import Group, ImageRef, Member, Message, Reaction, ReplyRef, User, as_utc, utcnow
 from tornado_chat.realtime.channel import PresenceView
 from tornado_chat.wire import iso, membership_event, presence_snapshot
 
@@ -16,7 +16,9 @@ ANA, BOB = User(1, "ana"), User(2, "Bob")
 WHEN = datetime.datetime(2025, 1, 2, 3, 4, 5, 678901)
 TEXT = Message(10, 7, 3, ANA, "text", "olá 🙂", WHEN, "client-1")
 PICTURE = Message(11, 7, 4, BOB, "image", None, WHEN, None, ImageRef("k3y", 640, 480))
-GROUP = Group(7, "Café", datetime.datetime(2024, 12, 31, 23, 59, 59, 999000), ANA, members=3, online=1, joined=True)
+GROUP = Group(
+    7, "Café", datetime.datetime(2024, 12, 31, 23, 59, 59, 999000), ANA, members=3, online=1, joined=True, role="owner"
+)
 
 
 # Timestamps
@@ -51,7 +53,7 @@ def test_a_user_is_its_id_and_username() -> None:
 def test_a_group_in_json() -> None:
     assert wire.group(GROUP) == {
         "id": 7, "name": "Café", "created_at": "2024-12-31T23:59:59.999Z", "created_by": {"id": 1, "username": "ana"},
-        "members": 3, "online": 1, "joined": True,
+        "members": 3, "online": 1, "joined": True, "kind": "public", "topic": "", "role": "owner", "peer": None,
     }
 
 
@@ -111,10 +113,28 @@ def test_a_presence_snapshot_is_the_whole_online_list_in_its_order() -> None:
 
 
 def test_a_membership_event_carries_the_group_and_whether_the_user_joined() -> None:
-    for joined in (True, False):
-        assert json.loads(membership_event(GROUP, joined)) == {
-            "type": "membership", "group_id": 7, "joined": joined, "group": wire.group(GROUP),
-        }
+    assert json.loads(membership_event(GROUP, True)) == {
+        "type": "membership", "group_id": 7, "joined": True, "group": wire.group(GROUP),
+    }
+
+
+def test_an_ended_membership_says_who_removed_the_user_and_whether_they_are_banned() -> None:
+    left, removed = GROUP, dataclasses.replace(GROUP, joined=False, role=None, removed_by=BOB, banned=True)
+    assert json.loads(membership_event(left, False)) == {
+        "type": "membership", "group_id": 7, "joined": False, "group": wire.group(left),
+        "removed_by": None, "banned": False,
+    }
+    assert json.loads(membership_event(removed, False))["removed_by"] == {"id": 2, "username": "Bob"}
+    assert json.loads(membership_event(removed, False))["banned"] is True
+
+
+def test_a_group_changed_entry_is_made_each_members_own_as_it_reaches_them() -> None:
+    logged = wire.group_changed_event(dataclasses.replace(GROUP, joined=False, role=None))
+    assert json.loads(wire.as_seen_by(logged, "moderator"))["group"] == wire.group(
+        dataclasses.replace(GROUP, role="moderator")
+    )
+    member_changed = wire.member_changed_event(7, Member(BOB, "moderator", WHEN))
+    assert wire.as_seen_by(member_changed, "member") == member_changed
 
 
 def test_events_keep_non_ascii_text_as_is() -> None:

@@ -53,7 +53,9 @@ class Feed:
         return await self._store.groups.memberships(user_id)
 
     async def groups(self, viewer_id: int, group_ids: list[int]) -> dict[int, Group]:
-        found = await self._store.groups.groups(viewer_id, online_since(self._presence_timeout), group_ids)
+        """The groups as the viewer sees them, those they just left (or were removed from) included."""
+        since = online_since(self._presence_timeout)
+        found = await self._store.groups.groups(viewer_id, since, group_ids, visible_only=False)
         return {g.id: g for g in found}
 
     def memberships_changed(self, user_id: int | None) -> None:
@@ -67,9 +69,9 @@ class Feed:
     async def entries_after(
         self, group_id: int, pos: int, membership: Membership, limit: int
     ) -> tuple[list[LogEntry], int]:
-        """Up to ``limit`` entries after ``pos`` that the member may see (about messages after
-        their join), from memory when it reaches; and the position read up to, which moves
-        past entries the member may not see, so that a cursor moves on over them."""
+        """Up to ``limit`` entries after ``pos`` that the member may see (about the group, or about
+        messages after their join), from memory when it reaches; and the position read up to, which
+        moves past entries the member may not see, so that a cursor moves on over them."""
         channel = self._hub.channel(group_id)
         if channel.last_pos is None:
             await self._ensure_loaded(channel)
@@ -81,7 +83,7 @@ class Feed:
             read = await self._store.log.after(group_id, pos, membership.start_seq, limit)
             upto = read[-1].pos if len(read) == limit else max([last, *(e.pos for e in read)])
             return read, max(pos, upto)
-        visible = [e for e in found if e.seq > membership.start_seq]
+        visible = [e for e in found if e.seq > membership.start_seq or e.about_group]
         if len(visible) > limit:
             return visible[:limit], visible[limit - 1].pos
         return visible, max(pos, channel.last_pos)

@@ -81,15 +81,17 @@ class Hub:
     def presence_changed(self, group_id: int, came: Iterable[User], went: Iterable[User]) -> None:
         self._log(group_id, PresenceChange(tuple(came), tuple(went)))
 
-    def membership_changed(self, user: User, group_id: int, joined: bool) -> None:
-        """The user's own polls re-read their memberships; the group's other members hear of it."""
+    def membership_changed(self, user: User, group_id: int, joined: bool | None) -> None:
+        """The user's own polls re-read their memberships; the group's other members hear of a
+        join or a leave (``joined`` None: the membership changed in place, such as its role)."""
         self.membership_version += 1
         if self._listener is not None:
             self._listener.memberships_changed(user.id)
         for waiter in self._user_waiters.get(user.id, ()):
             waiter.membership_changed = True
             waiter.wake()
-        self._log(group_id, MemberChange(user, joined))
+        if joined is not None:
+            self._log(group_id, MemberChange(user, joined))
 
     def _log(self, group_id: int, item: Ephemeral) -> None:
         channel = self._channels.get(group_id)

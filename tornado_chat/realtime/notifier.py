@@ -22,7 +22,7 @@ class Notifier(Protocol):
 
     def presence_changed(self, group_id: int, came: Iterable[User], went: Iterable[User]) -> None: ...
 
-    def membership_changed(self, user: User, group_id: int, joined: bool) -> None: ...
+    def membership_changed(self, user: User, group_id: int, joined: bool | None) -> None: ...
 
     def session_revoked(self, token_hash: str) -> None: ...
 
@@ -43,7 +43,7 @@ class LocalNotifier:
     def presence_changed(self, group_id: int, came: Iterable[User], went: Iterable[User]) -> None:
         self._hub.presence_changed(group_id, came, went)
 
-    def membership_changed(self, user: User, group_id: int, joined: bool) -> None:
+    def membership_changed(self, user: User, group_id: int, joined: bool | None) -> None:
         self._hub.membership_changed(user, group_id, joined)
 
     def session_revoked(self, token_hash: str) -> None:

@@ -104,7 +104,7 @@ class RedisNotifier:
         self._hub.presence_changed(group_id, came, went)
         self._send("presence", {"group_id": group_id, "came": wire.users(came), "went": wire.users(went)})
 
-    def membership_changed(self, user: User, group_id: int, joined: bool) -> None:
+    def membership_changed(self, user: User, group_id: int, joined: bool | None) -> None:
         self._hub.membership_changed(user, group_id, joined)
         self._send("membership", {"user": wire.user(user), "group_id": group_id, "joined": joined})
 

@@ -83,7 +83,7 @@ class EventStream:
             known = None if group_id in joined else cursor.groups[group_id]
             after = membership.start_pos if known is None else max(membership.start_pos, known[1])
             entries, upto = await self._feed.entries_after(group_id, after, membership, ENTRIES_PER_GROUP)
-            events += [e.event for e in entries]
+            events += [wire.as_seen_by(e.event, membership.role) if e.about_group else e.event for e in entries]
             self._delivered(entries)
             next_groups[group_id] = (membership.id, upto, view.digest)
             logged = None

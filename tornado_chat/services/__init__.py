@@ -14,6 +14,7 @@ from ..realtime.stream import EventStream
 from .accounts import Accounts
 from .changes import Changes
 from .groups import Groups
+from .members import Members
 from .messages import Messages
 from .presence import Presence
 
@@ -24,6 +25,7 @@ class Services:
 
     accounts: Accounts
     groups: Groups
+    members: Members
     messages: Messages
     changes: Changes
     events: EventStream

@@ -6,11 +6,11 @@ import datetime
 
 from ..auth import LoginThrottle, PasswordHasher, RedisLoginThrottle, SessionCache, new_token, token_hash
 from ..config import Settings
+from ..errors import UsernameTaken
 from ..models import User, utcnow
 from ..ratelimit import RateLimits
 from ..realtime.notifier import Notifier
 from ..store.accounts import AccountStore
-from ..store.database import UsernameTaken
 from ..validation import USERNAME_RE
 
 # A session's last use is written at most this often (a tenth of the idle timeout if that is

@@ -14,7 +14,8 @@ from ..models import LogEntry, Message, User, timestamp
 from ..ratelimit import RateLimits
 from ..realtime.notifier import Notifier
 from ..store.groups import GroupStore
-from ..store.messages import Draft, MessageStore
+from ..store.messages import Draft, MessageStore, Stored
+from .membership_news import MembershipNews
 
 IMAGE_WORKERS = 2  # decoding is CPU- and memory-hungry: a few at a time, off the event loop
 
@@ -25,12 +26,14 @@ class Messages:
         store: MessageStore,
         groups: GroupStore,
         notifier: Notifier,
+        memberships: MembershipNews,
         limits: RateLimits,
         on_stored: Callable[[], None],
     ) -> None:
         self._store = store
         self._groups = groups
         self._notifier = notifier
+        self._memberships = memberships
         self._limits = limits
         self._on_stored = on_stored  # counted in /metrics
         self._image_executor = ThreadPoolExecutor(IMAGE_WORKERS, thread_name_prefix="images")
@@ -45,7 +48,7 @@ class Messages:
     ) -> tuple[Message, bool]:
         self._limits.charge("send", user.id)
         draft = Draft(text=text, reply_to=reply_to, mentioned=tuple(mentioned_names(text)))
-        return self._stored(*await self._store.insert(group_id, user, client_id, draft))
+        return await self._stored(await self._store.insert(group_id, user, client_id, draft))
 
     def charge_upload(self, user: User) -> None:
         """Count an upload against its limit before its body (up to 10 MiB) is read."""
@@ -64,7 +67,7 @@ class Messages:
         loop = asyncio.get_running_loop()
         processed = await loop.run_in_executor(self._image_executor, images.process, data)
         draft = Draft(image=processed, reply_to=reply_to)
-        return self._stored(*await self._store.insert(group_id, user, client_id, draft))
+        return await self._stored(await self._store.insert(group_id, user, client_id, draft))
 
     async def image(self, key: str, viewer: User | None, thumb: bool) -> tuple[str, bytes] | None:
         """An image's content type and bytes; None for anyone who may not see its message."""
@@ -78,9 +81,14 @@ class Messages:
         self._limits.charge("typing", user.id)
         self._notifier.typing(group_id, user)
 
-    def _stored(self, message: Message, created: bool) -> tuple[Message, bool]:
-        if created:
+    async def _stored(self, stored: Stored) -> tuple[Message, bool]:
+        """Tell of a stored message: first, when it opened a direct group for the other user,
+        their membership (so their polls take the group in), then the message."""
+        message = stored.message
+        if stored.peer_joined is not None:
+            await self._memberships.changed(stored.peer_joined, message.group_id, joined=True)
+        if stored.created:
             self._on_stored()
             event, created = wire.message_event(message), timestamp(message.created_at)
             self._notifier.logged(LogEntry(message.group_id, message.pos, message.seq, event, created))
-        return message, created
+        return message, stored.created

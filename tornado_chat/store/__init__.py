@@ -1,7 +1,8 @@
 """Storage by aggregate: every SQL statement of the service lives in this package.
 
 ``database`` holds the pool, transactions and the error mapping; each other module
-one aggregate: ``accounts`` (users, sessions), ``groups`` (groups, memberships),
+one aggregate: ``accounts`` (users, sessions), ``groups`` (groups, memberships), ``members`` (the members
+list, roles, removals and bans, group details, direct groups),
 ``messages`` (sending, history, images; ``message_rows`` reads one whole), ``changes``
 (edit, delete, react), ``log`` (a group's log read back), ``presence``; ``migrate``
 brings a database's schema up to date at start.
@@ -17,6 +18,7 @@ from .changes import ChangeStore
 from .database import Database
 from .groups import GroupStore
 from .log import LogStore
+from .members import MemberStore
 from .messages import MessageStore
 from .presence import PresenceStore
 
@@ -28,6 +30,7 @@ class Store:
     db: Database
     accounts: AccountStore
     groups: GroupStore
+    members: MemberStore
     messages: MessageStore
     changes: ChangeStore
     log: LogStore
@@ -37,5 +40,6 @@ class Store:
     async def open(cls, url: DatabaseURL, pool_size: int, timeouts: DatabaseTimeouts) -> Store:
         db = await Database.connect(url, pool_size, timeouts)
         return cls(
-            db, AccountStore(db), GroupStore(db), MessageStore(db), ChangeStore(db), LogStore(db), PresenceStore(db)
+            db, AccountStore(db), GroupStore(db), MemberStore(db), MessageStore(db), ChangeStore(db), LogStore(db),
+            PresenceStore(db),
         )

@@ -6,8 +6,9 @@ import datetime
 
 import pymysql
 
+from ..errors import UsernameTaken
 from ..models import User, utcnow
-from .database import Database, UsernameTaken, is_duplicate, placeholders
+from .database import Database, is_duplicate, placeholders
 
 USER_COLUMNS = "u.id, u.username"
 

@@ -17,28 +17,23 @@ from dataclasses import dataclass
 
 import aiomysql
 
-from .. import wire
+from .. import permissions, wire
+from ..errors import MessageNotFound, NotAllowed, NotAuthor, NotEditable, TooManyReactions
 from ..models import LogEntry, Message, User, timestamp, utcnow
+from ..permissions import Action, Standing
 from . import message_rows
-from .database import (
-    Database,
-    MessageNotFound,
-    NoSuchGroup,
-    NotAllowed,
-    NotAuthor,
-    NotEditable,
-    NotMember,
-    TooManyReactions,
-)
+from .database import Database
+from .groups import lock_group
+from .log import record
 from .messages import write_mentions
 
 MAX_EMOJI_PER_MESSAGE = 20  # the contract's bound: a message's reactions stay readable
 
-# What a change does inside its transaction, given the message as it is and the time: the
-# message after it (its version moved on by the change's own UPDATE), or None when the change
-# changes nothing. The message after is worked out here, not read back: fewer statements are
-# run while the group's row is locked.
-Apply = Callable[[aiomysql.Cursor, Message, datetime.datetime], Awaitable[Message | None]]
+# What a change does inside its transaction, given the message as it is, the time and the
+# changer's standing in the group: the message after it (its version moved on by the change's
+# own UPDATE), or None when the change changes nothing. The message after is worked out here,
+# not read back: fewer statements are run while the group's row is locked.
+Apply = Callable[[aiomysql.Cursor, Message, datetime.datetime, Standing], Awaitable[Message | None]]
 
 
 @dataclass(frozen=True)
@@ -56,7 +51,9 @@ class ChangeStore:
     async def edit(self, group_id: int, seq: int, user: User, text: str, mentioned: tuple[str, ...]) -> Changed:
         """New text (its author only, a text message only); mentions worked out again."""
 
-        async def apply(cur: aiomysql.Cursor, message: Message, now: datetime.datetime) -> Message | None:
+        async def apply(
+            cur: aiomysql.Cursor, message: Message, now: datetime.datetime, standing: Standing
+        ) -> Message | None:
             if message.user.id != user.id:
                 raise NotAuthor(seq)
             if message.kind != "text":
@@ -75,11 +72,13 @@ class ChangeStore:
         return await self._change(group_id, seq, user, apply)
 
     async def delete(self, group_id: int, seq: int, user: User) -> Changed:
-        """A tombstone in its place; an image's bytes are erased. Its author only, for now
-        (owners and moderators come with roles). Deleting a deleted message changes nothing."""
+        """A tombstone in its place; an image's bytes are erased. Its author, or the group's owner
+        or a moderator. Deleting a deleted message changes nothing."""
 
-        async def apply(cur: aiomysql.Cursor, message: Message, now: datetime.datetime) -> Message | None:
-            if message.user.id != user.id:
+        async def apply(
+            cur: aiomysql.Cursor, message: Message, now: datetime.datetime, standing: Standing
+        ) -> Message | None:
+            if message.user.id != user.id and not permissions.allowed(standing, Action.DELETE_ANY_MESSAGE):
                 raise NotAllowed(seq)
             await cur.execute(
                 "UPDATE messages SET body = NULL, deleted_at = %s, version = version + 1 WHERE id = %s",
@@ -98,7 +97,9 @@ class ChangeStore:
     async def react(self, group_id: int, seq: int, user: User, emoji: str, add: bool) -> Changed:
         """Add or remove the user's reaction; a no-op when it is already so."""
 
-        async def apply(cur: aiomysql.Cursor, message: Message, now: datetime.datetime) -> Message | None:
+        async def apply(
+            cur: aiomysql.Cursor, message: Message, now: datetime.datetime, standing: Standing
+        ) -> Message | None:
             mine = any(emoji == r.emoji and user in r.users for r in message.reactions)
             if add == mine:
                 return None
@@ -125,42 +126,20 @@ class ChangeStore:
         self, group_id: int, seq: int, user: User, apply: Apply, deleted_ok: bool = False
     ) -> Changed:
         async with self._db.transaction() as cur:
-            last_pos, start_seq = await _lock_for_change(cur, group_id, user.id)
-            visible = seq > start_seq
+            locked = await lock_group(cur, group_id, user.id)
+            permissions.require(group_id, locked.standing, Action.READ)
+            assert locked.membership is not None
+            last_pos, visible = locked.last_pos, seq > locked.membership.start_seq
             found = await message_rows.read(cur, "m.group_id = %s AND m.seq = %s", (group_id, seq)) if visible else []
             if not found or (found[0].deleted and not deleted_ok):
                 raise MessageNotFound(seq)
             before, now = found[0], utcnow()
-            if before.deleted or (changed := await apply(cur, before, now)) is None:
+            if before.deleted or (changed := await apply(cur, before, now, locked.standing)) is None:
                 return Changed(before, None)
             if before.version == 1:  # its first version joins the log before the change does
-                await _record(cur, group_id, before.pos, seq, wire.message_event(before), now)
+                await record(cur, group_id, before.pos, seq, wire.message_event(before), now)
             after = dataclasses.replace(changed, version=before.version + 1)
             pos, event = last_pos + 1, wire.message_changed_event(after)
-            await _record(cur, group_id, pos, seq, event, now)
+            await record(cur, group_id, pos, seq, event, now)
             await cur.execute("UPDATE chat_groups SET last_pos = %s WHERE id = %s", (pos, group_id))
         return Changed(after, LogEntry(group_id, pos, seq, event, timestamp(now)))
-
-
-async def _lock_for_change(cur: aiomysql.Cursor, group_id: int, user_id: int) -> tuple[int, int]:
-    """Lock the group row, as a send does; the group's last log position and where the
-    member's view starts."""
-    await cur.execute(
-        """SELECT g.last_pos, m.start_seq FROM chat_groups g
-           LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = %s
-           WHERE g.id = %s FOR UPDATE""",
-        (user_id, group_id),
-    )
-    row = await cur.fetchone()
-    if row is None:
-        raise NoSuchGroup(group_id)
-    if row[1] is None:
-        raise NotMember(group_id)
-    return row[0], row[1]
-
-
-async def _record(cur: aiomysql.Cursor, group_id: int, pos: int, seq: int, event: str, now: datetime.datetime) -> None:
-    await cur.execute(
-        "INSERT INTO group_log (group_id, pos, seq, event, created_at) VALUES (%s, %s, %s, %s, %s)",
-        (group_id, pos, seq, event, now),
-    )

@@ -43,44 +43,7 @@ CONNECTION_FAULTS = (
 
 
 class StorageError(Exception):
-    """Base of the domain errors storage reports."""
-
-
-class UsernameTaken(StorageError):
-    pass
-
-
-class GroupExists(StorageError):
-    pass
-
-
-class NoSuchGroup(StorageError):
-    pass
-
-
-class NotMember(StorageError):
-    pass
-
-
-class MessageNotFound(StorageError):
-    """No such message, or one the member may not see (from before their join, or deleted
-    where the rule says so): the same answer, so a seq tells nothing."""
-
-
-class NotAuthor(StorageError):
-    pass
-
-
-class NotEditable(StorageError):
-    pass
-
-
-class NotAllowed(StorageError):
-    pass
-
-
-class TooManyReactions(StorageError):
-    pass
+    """Base of the errors of storage itself (the domain's refusals are in ``errors``)."""
 
 
 class DatabaseUnavailable(StorageError):

@@ -1,18 +1,119 @@
-"""Groups and memberships.
+"""Groups and memberships: list, create, join, leave, and the standing a user has in a group.
 
 A membership row is a user's current stay in a group: leaving deletes it, joining
 again makes a new row (a new id) whose ``start_seq`` is where that stay's view begins.
+Who may do what is ``permissions``' to say; this module reads the standing it needs,
+under the group's row lock where a write follows.
 """
 
 from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+import aiomysql
 import pymysql
 
-from ..models import Group, Membership, User, utcnow
-from .database import Database, GroupExists, NoSuchGroup, NotMember, is_duplicate, placeholders
+from .. import permissions, wire
+from ..errors import GroupExists, NoSuchGroup
+from ..models import Group, LogEntry, Member, Membership, User, utcnow
+from ..permissions import Action, Standing
+from .database import Database, is_duplicate, placeholders
+from .log import append_group_entries
+
+NOBODY = 0  # a viewer id no user has: the group as a log entry shows it to everyone alike
+
+_GROUP_COLUMNS = """
+    g.id, g.name, g.created_at, u.id, u.username,
+    (SELECT COUNT(*) FROM memberships c WHERE c.group_id = g.id),
+    (SELECT COUNT(*) FROM memberships c JOIN presence p ON p.user_id = c.user_id
+      WHERE c.group_id = g.id AND p.last_seen > %s),
+    m.role, g.kind, g.topic, peer.id, peer.username, r.banned, by_user.id, by_user.username
+"""
+_GROUP_JOINS = """
+    FROM chat_groups g JOIN users u ON u.id = g.created_by
+    LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = %s
+    LEFT JOIN users peer ON peer.id = (CASE WHEN g.direct_lo = %s THEN g.direct_hi ELSE g.direct_lo END)
+    LEFT JOIN group_removals r ON r.group_id = g.id AND r.user_id = %s
+    LEFT JOIN users by_user ON by_user.id = r.removed_by
+"""
+
+
+def _user(user_id: int | None, username: str | None) -> User | None:
+    return None if user_id is None else User(user_id, username or "")
+
+
+async def read_groups(
+    cur: aiomysql.Cursor,
+    viewer_id: int,
+    online_since: datetime.datetime,
+    ids: Iterable[int] | None = None,
+    visible_only: bool = True,
+) -> list[Group]:
+    """Groups sorted by name as ``viewer_id`` sees them (their role, the peer of a direct group,
+    why they were removed); ``visible_only``: only public groups and the viewer's own."""
+    conditions, args = [], [online_since, viewer_id, viewer_id, viewer_id]
+    if ids is not None:
+        id_list = list(ids)
+        if not id_list:
+            return []
+        conditions.append(f"g.id IN ({placeholders(id_list)})")
+        args.extend(id_list)
+    if visible_only:
+        conditions.append("(g.kind = 'public' OR m.id IS NOT NULL)")
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    await cur.execute(
+        f"SELECT {_GROUP_COLUMNS} {_GROUP_JOINS} {where} ORDER BY COALESCE(g.name_key, LOWER(g.name)), g.id", args
+    )
+    return [
+        Group(
+            id=r[0], name=r[1], created_at=r[2], created_by=User(r[3], r[4]), members=r[5], online=r[6],
+            joined=r[7] is not None, role=r[7], kind=r[8], topic=r[9], peer=_user(r[10], r[11]),
+            removed_by=_user(r[13], r[14]), banned=bool(r[12]),
+        )
+        for r in await cur.fetchall()
+    ]
+
+
+@dataclass(frozen=True)
+class Locked:
+    """A group read under its row lock with the caller's standing in it."""
+
+    group_id: int
+    last_seq: int
+    last_pos: int
+    standing: Standing
+    membership: Membership | None
+
+
+async def lock_group(cur: aiomysql.Cursor, group_id: int, user_id: int, for_update: bool = True) -> Locked:
+    """Lock the group's row (which orders every write to the group, in every process) and read
+    the user's standing in it: their membership and whether they are banned. A read that
+    writes nothing asks without the lock."""
+    await cur.execute(
+        f"""SELECT g.last_seq, g.last_pos, g.kind, m.id, m.start_seq, m.start_pos, m.role, r.banned
+            FROM chat_groups g
+            LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = %s
+            LEFT JOIN group_removals r ON r.group_id = g.id AND r.user_id = %s
+            WHERE g.id = %s {"FOR UPDATE" if for_update else ""}""",
+        (user_id, user_id, group_id),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise NoSuchGroup(group_id)
+    membership = None if row[3] is None else Membership(row[3], group_id, row[4], row[5], row[6])
+    return Locked(group_id, row[0], row[1], Standing(row[2], row[6], bool(row[7])), membership)
+
+
+async def group_changed_entries(
+    cur: aiomysql.Cursor, locked: Locked, online_since: datetime.datetime, extra: list[str] | None = None
+) -> list[LogEntry]:
+    """Log ``extra`` events and then the group as it now is (``group_changed``), in the
+    transaction that changed it."""
+    (group,) = await read_groups(cur, NOBODY, online_since, [locked.group_id], visible_only=False)
+    events = [*(extra or []), wire.group_changed_event(group)]
+    return await append_group_entries(cur, locked.group_id, locked.last_pos, events, utcnow())
 
 
 class GroupStore:
@@ -20,34 +121,15 @@ class GroupStore:
         self._db = db
 
     async def groups(
-        self, viewer_id: int, online_since: datetime.datetime, ids: Iterable[int] | None = None
+        self,
+        viewer_id: int,
+        online_since: datetime.datetime,
+        ids: Iterable[int] | None = None,
+        visible_only: bool = True,
     ) -> list[Group]:
-        """Groups sorted by name, with member and online counts as ``viewer_id`` sees them."""
-        where, args = "", [online_since, viewer_id]
-        if ids is not None:
-            id_list = list(ids)
-            if not id_list:
-                return []
-            where = f"WHERE g.id IN ({placeholders(id_list)})"
-            args.extend(id_list)
-        rows = await self._db.all(
-            f"""SELECT g.id, g.name, g.created_at, u.id, u.username,
-                   (SELECT COUNT(*) FROM memberships m WHERE m.group_id = g.id),
-                   (SELECT COUNT(*) FROM memberships m JOIN presence p ON p.user_id = m.user_id
-                     WHERE m.group_id = g.id AND p.last_seen > %s),
-                   EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = g.id AND m.user_id = %s)
-               FROM chat_groups g JOIN users u ON u.id = g.created_by
-               {where}
-               ORDER BY g.name_key, g.id""",
-            args,
-        )
-        return [
-            Group(
-                id=r[0], name=r[1], created_at=r[2], created_by=User(r[3], r[4]),
-                members=r[5], online=r[6], joined=bool(r[7]),
-            )
-            for r in rows
-        ]
+        """Groups sorted by name, with member and online counts, as ``viewer_id`` sees them."""
+        async with self._db.cursor() as cur:
+            return await read_groups(cur, viewer_id, online_since, ids, visible_only)
 
     async def group(self, group_id: int, viewer_id: int, online_since: datetime.datetime) -> Group:
         found = await self.groups(viewer_id, online_since, [group_id])
@@ -55,82 +137,87 @@ class GroupStore:
             raise NoSuchGroup(group_id)
         return found[0]
 
-    async def create(self, name: str, name_key: str, creator_id: int) -> tuple[int, Membership]:
-        """Create a group and make its creator the first member, atomically."""
+    async def create(
+        self, name: str, name_key: str, creator_id: int, kind: str = permissions.PUBLIC, topic: str = ""
+    ) -> int:
+        """Create a group with its creator as owner and first member, atomically."""
         now = utcnow()
         try:
             async with self._db.transaction() as cur:
                 await cur.execute(
-                    "INSERT INTO chat_groups (name, name_key, created_by, created_at) VALUES (%s, %s, %s, %s)",
-                    (name, name_key, creator_id, now),
+                    "INSERT INTO chat_groups (name, name_key, kind, topic, created_by, created_at)"
+                    " VALUES (%s, %s, %s, %s, %s, %s)",
+                    (name, name_key, kind, topic, creator_id, now),
                 )
                 group_id = cur.lastrowid
-                await cur.execute(
-                    "INSERT INTO memberships (group_id, user_id, start_seq, start_pos, joined_at)"
-                    " VALUES (%s, %s, 0, 0, %s)",
-                    (group_id, creator_id, now),
-                )
-                return group_id, Membership(cur.lastrowid, group_id, 0, 0)
+                await insert_membership(cur, group_id, creator_id, 0, 0, permissions.OWNER)
+                return group_id
         except pymysql.err.IntegrityError as exc:
             if is_duplicate(exc):
                 raise GroupExists(name) from exc
             raise
 
-    async def join(self, group_id: int, user_id: int) -> tuple[Membership, bool]:
-        """Join (a no-op when already a member); the view starts after the newest message.
-
-        Locking the group row orders the join against concurrent sends: a message
-        is either before the join (hidden) or after it (seen), never both.
-        """
+    async def join(self, group_id: int, user_id: int) -> bool:
+        """Join a public group (a no-op when already a member); the view starts after the newest
+        message. Locking the group row orders the join against concurrent sends: a message is
+        either before the join (hidden) or after it (seen), never both. True when it joined."""
         async with self._db.transaction() as cur:
-            await cur.execute("SELECT last_seq, last_pos FROM chat_groups WHERE id = %s FOR UPDATE", (group_id,))
-            row = await cur.fetchone()
-            if row is None:
-                raise NoSuchGroup(group_id)
-            await cur.execute(
-                "SELECT id, start_seq, start_pos FROM memberships WHERE group_id = %s AND user_id = %s",
-                (group_id, user_id),
-            )
-            existing = await cur.fetchone()
-            if existing:
-                return Membership(existing[0], group_id, existing[1], existing[2]), False
-            await cur.execute(
-                "INSERT INTO memberships (group_id, user_id, start_seq, start_pos, joined_at)"
-                " VALUES (%s, %s, %s, %s, %s)",
-                (group_id, user_id, row[0], row[1], utcnow()),
-            )
-            return Membership(cur.lastrowid, group_id, row[0], row[1]), True
+            locked = await lock_group(cur, group_id, user_id)
+            if locked.membership is not None:
+                permissions.require(group_id, locked.standing, Action.READ)
+                return False
+            permissions.require(group_id, locked.standing, Action.JOIN)
+            await add_membership(cur, locked, user_id)
+            return True
 
-    async def leave(self, group_id: int, user_id: int) -> bool:
-        """Leave; returns whether there was a membership to end."""
-        if not await self._db.one("SELECT 1 FROM chat_groups WHERE id = %s", (group_id,)):
-            raise NoSuchGroup(group_id)
+    async def leave(self, group_id: int, user_id: int, online_since: datetime.datetime) -> tuple[bool, list[LogEntry]]:
+        """Leave; whether there was a membership to end, and the log entries of an owner's
+        leaving: the member who has been there longest (a moderator first) becomes owner."""
+        async with self._db.transaction() as cur:
+            locked = await lock_group(cur, group_id, user_id)
+            if locked.membership is None:
+                if locked.standing.hidden:
+                    raise NoSuchGroup(group_id)
+                return False, []
+            permissions.require(group_id, locked.standing, Action.LEAVE)
+            await cur.execute("DELETE FROM memberships WHERE id = %s", (locked.membership.id,))
+            if locked.standing.role != permissions.OWNER:
+                return True, []
+            await cur.execute(
+                """SELECT m.id, u.id, u.username, m.joined_at FROM memberships m JOIN users u ON u.id = m.user_id
+                   WHERE m.group_id = %s ORDER BY m.role = 'moderator' DESC, m.joined_at, m.id LIMIT 1""",
+                (group_id,),
+            )
+            heir = await cur.fetchone()
+            if heir is None:
+                return True, []
+            await cur.execute("UPDATE memberships SET role = %s WHERE id = %s", (permissions.OWNER, heir[0]))
+            member = Member(User(heir[1], heir[2]), permissions.OWNER, heir[3])
+            heir_event = wire.member_changed_event(group_id, member)
+            return True, await group_changed_entries(cur, locked, online_since, [heir_event])
+
+    async def standing(self, group_id: int, user_id: int) -> tuple[Standing, Membership | None]:
+        """The user's standing in a group, and their membership; NoSuchGroup if it does not exist."""
         async with self._db.cursor() as cur:
-            await cur.execute("DELETE FROM memberships WHERE group_id = %s AND user_id = %s", (group_id, user_id))
-            return cur.rowcount > 0
+            locked = await lock_group(cur, group_id, user_id, for_update=False)
+        return locked.standing, locked.membership
 
     async def membership(self, group_id: int, user_id: int) -> Membership:
-        """The user's membership of an existing group, or NoSuchGroup / NotMember."""
-        row = await self._db.one(
-            """SELECT g.id, m.id, m.start_seq, m.start_pos FROM chat_groups g
-               LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = %s
-               WHERE g.id = %s""",
-            (user_id, group_id),
-        )
-        if row is None:
-            raise NoSuchGroup(group_id)
-        if row[1] is None:
-            raise NotMember(group_id)
-        return Membership(row[1], group_id, row[2], row[3])
+        """The user's membership of a group they may read: NoSuchGroup for a group that does not
+        exist or that they may not know of, NotMember for a public group they are not in."""
+        standing, membership = await self.standing(group_id, user_id)
+        permissions.require(group_id, standing, Action.READ)
+        assert membership is not None
+        return membership
 
     async def memberships(self, user_id: int) -> tuple[dict[int, Membership], dict[int, int]]:
         """The user's memberships by group id, and each of those groups' last log position."""
         rows = await self._db.all(
-            """SELECT m.group_id, m.id, m.start_seq, m.start_pos, g.last_pos FROM memberships m
+            """SELECT m.group_id, m.id, m.start_seq, m.start_pos, m.role, g.last_pos FROM memberships m
                JOIN chat_groups g ON g.id = m.group_id WHERE m.user_id = %s""",
             (user_id,),
         )
-        return {r[0]: Membership(r[1], r[0], r[2], r[3]) for r in rows}, {r[0]: r[4] for r in rows}
+        return {r[0]: Membership(r[1], r[0], r[2], r[3], r[4]) for r in rows}, {r[0]: r[5] for r in rows}
 
     async def groups_of(self, user_ids: Iterable[int]) -> dict[int, list[int]]:
         """Group ids of each user's memberships, keyed by user."""
@@ -158,3 +245,40 @@ class GroupStore:
         if row is None:
             raise NoSuchGroup(group_id)
         return row[0]
+
+
+async def insert_membership(
+    cur: aiomysql.Cursor, group_id: int, user_id: int, start_seq: int, start_pos: int, role: str = permissions.MEMBER
+) -> None:
+    """A membership row: the member sees the group's messages after ``start_seq`` (log ``start_pos``)."""
+    await cur.execute(
+        "INSERT INTO memberships (group_id, user_id, role, start_seq, start_pos, joined_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s)",
+        (group_id, user_id, role, start_seq, start_pos, utcnow()),
+    )
+
+
+async def add_membership(cur: aiomysql.Cursor, locked: Locked, user_id: int) -> None:
+    """A new member (under the group's row lock) whose view starts at the group's newest
+    message; a removal of theirs that was not a ban is forgotten."""
+    await insert_membership(cur, locked.group_id, user_id, locked.last_seq, locked.last_pos)
+    await cur.execute(
+        "DELETE FROM group_removals WHERE group_id = %s AND user_id = %s AND NOT banned", (locked.group_id, user_id)
+    )
+
+
+async def direct_peer_joins(cur: aiomysql.Cursor, group_id: int, sender_id: int) -> User | None:
+    """A direct group's first message makes the other user a member (from its start); that user,
+    or None when they are one already (or it is the sender's own)."""
+    await cur.execute(
+        """SELECT u.id, u.username FROM chat_groups g
+           JOIN users u ON u.id = (CASE WHEN g.direct_lo = %s THEN g.direct_hi ELSE g.direct_lo END)
+           LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = u.id
+           WHERE g.id = %s AND m.id IS NULL""",
+        (sender_id, group_id),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    await insert_membership(cur, group_id, row[0], 0, 0)
+    return User(row[0], row[1])

@@ -13,10 +13,14 @@ from dataclasses import dataclass
 
 import aiomysql
 
+from .. import permissions
+from ..errors import MessageNotFound, NoSuchGroup
 from ..images import ProcessedImage
 from ..models import ImageRef, Message, User, utcnow
+from ..permissions import Action, Standing
 from . import message_rows
-from .database import Database, MessageNotFound, NoSuchGroup, NotMember, placeholders
+from .database import Database, placeholders
+from .groups import direct_peer_joins
 
 IMAGE_KEY_BYTES = 24  # 192 random bits: 32 URL-safe characters, never guessed
 
@@ -42,13 +46,24 @@ class _Locked:
     last_pos: int
     start_seq: int
     existing: int | None
+    kind: str
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A send's outcome: the message, whether it was stored now (not a retry), and the other
+    user of a direct group when this first message made them a member."""
+
+    message: Message
+    created: bool
+    peer_joined: User | None = None
 
 
 class MessageStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def insert(self, group_id: int, user: User, client_id: str | None, draft: Draft) -> tuple[Message, bool]:
+    async def insert(self, group_id: int, user: User, client_id: str | None, draft: Draft) -> Stored:
         """Store a message under the next seq and log position; returns (message, created).
 
         The group row lock serialises senders (and changes) of one group, in every process,
@@ -59,7 +74,7 @@ class MessageStore:
             locked = await self._lock_for_send(cur, group_id, user.id, client_id)
             if locked.existing is not None:
                 (found,) = await message_rows.read(cur, "m.id = %s", (locked.existing,))
-                return found, False
+                return Stored(found, False)
             reply = None
             if draft.reply_to is not None:
                 reply = message_rows.excerpt(await self._repliable(cur, group_id, draft.reply_to, locked.start_seq))
@@ -72,10 +87,13 @@ class MessageStore:
             )
             message_id = cur.lastrowid
             ref = None if draft.image is None else await self._insert_image(cur, message_id, draft.image)
+            peer = None
+            if locked.kind == permissions.DIRECT and seq == 1:
+                peer = await direct_peer_joins(cur, group_id, user.id)
             mentions = await write_mentions(cur, group_id, message_id, draft.mentioned)
             await cur.execute("UPDATE chat_groups SET last_seq = %s, last_pos = %s WHERE id = %s", (seq, pos, group_id))
         message = Message(message_id, group_id, seq, user, kind, draft.text, now, client_id, ref, pos=pos)
-        return dataclasses.replace(message, reply_to=reply, mentions=mentions), True
+        return Stored(dataclasses.replace(message, reply_to=reply, mentions=mentions), True, peer)
 
     @staticmethod
     async def _lock_for_send(cur: aiomysql.Cursor, group_id: int, user_id: int, client_id: str | None) -> _Locked:
@@ -83,7 +101,7 @@ class MessageStore:
         cannot slip in between); where the group stands, where the sender's view starts, and
         the id of a message already sent with this client_id."""
         await cur.execute(
-            """SELECT g.last_seq, g.last_pos, m.id, m.start_seq,
+            """SELECT g.last_seq, g.last_pos, g.kind, m.role, m.start_seq,
                       (SELECT r.id FROM messages r WHERE r.group_id = g.id AND r.user_id = %s AND r.client_id = %s)
                FROM chat_groups g
                LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = %s
@@ -93,9 +111,8 @@ class MessageStore:
         row = await cur.fetchone()
         if row is None:
             raise NoSuchGroup(group_id)
-        if row[2] is None:
-            raise NotMember(group_id)
-        return _Locked(last_seq=row[0], last_pos=row[1], start_seq=row[3], existing=row[4])
+        permissions.require(group_id, Standing(row[2], row[3]), Action.READ)
+        return _Locked(last_seq=row[0], last_pos=row[1], start_seq=row[4], existing=row[5], kind=row[2])
 
     @staticmethod
     async def _repliable(cur: aiomysql.Cursor, group_id: int, seq: int, start_seq: int) -> Message:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from http import HTTPStatus
 
 from .. import validation, wire
+from ..errors import UsernameTaken
 from ..models import User
 from ..services.accounts import BadCredentials, TooManyAttempts
-from ..store.database import UsernameTaken
 from .base import SESSION_COOKIE, APIError, BaseHandler
 
 

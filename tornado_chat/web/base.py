@@ -15,11 +15,11 @@ import tornado.web
 
 from .. import validation, wire
 from ..config import SECONDS_PER_DAY
-from ..models import User
-from ..ratelimit import RateLimited
-from ..services import Services
-from ..store.database import (
-    DatabaseUnavailable,
+from ..errors import (
+    Banned,
+    CannotLeaveDirect,
+    GroupExists,
+    MemberNotFound,
     MessageNotFound,
     NoSuchGroup,
     NotAllowed,
@@ -27,7 +27,12 @@ from ..store.database import (
     NotEditable,
     NotMember,
     TooManyReactions,
+    UserNotFound,
 )
+from ..models import User
+from ..ratelimit import RateLimited
+from ..services import Services
+from ..store.database import DatabaseUnavailable
 
 SESSION_COOKIE = "chat_session"
 MAX_JSON_BODY = 64 * 1024  # far above any request of the contract; a bigger body is a mistake or an attack
@@ -47,11 +52,16 @@ _GENERIC_CODES = {
     405: ("method_not_allowed", "that method is not allowed here"),
     413: ("too_large", "the request is too large"),
 }
-# What the store's refusals about one message answer.
+# What the domain's refusals answer.
 _STORAGE_ANSWERS = {
     MessageNotFound: (404, "message_not_found", "no such message"),
     NotAuthor: (403, "not_author", "only its author may edit a message"),
-    NotAllowed: (403, "not_allowed", "you may not do that to this message"),
+    NotAllowed: (403, "not_allowed", "your role in this group does not allow that"),
+    Banned: (403, "banned", "banned from this group"),
+    CannotLeaveDirect: (409, "cannot_leave_direct", "a direct conversation cannot be left; close it instead"),
+    UserNotFound: (404, "user_not_found", "no such user"),
+    MemberNotFound: (404, "member_not_found", "no such member of this group"),
+    GroupExists: (409, "group_exists", "a group with that name exists"),
     NotEditable: (409, "not_editable", "only a text message can be edited"),
     TooManyReactions: (409, "too_many_reactions", "a message has at most 20 different emoji"),
 }

@@ -1,13 +1,13 @@
-"""Groups: list and create (``/api/groups``), join and leave (``.../membership``),
-and who is online in one (``.../online``)."""
+"""Groups: list and create (``/api/groups``), rename or set the topic of one
+(``/api/groups/{id}``), join and leave (``.../membership``), and who is online in one
+(``.../online``)."""
 
 from __future__ import annotations
 
 from http import HTTPStatus
 
 from .. import validation, wire
-from ..store.database import GroupExists
-from .base import APIError, BaseHandler
+from .base import BaseHandler
 
 
 class GroupsHandler(BaseHandler):
@@ -17,12 +17,23 @@ class GroupsHandler(BaseHandler):
 
     async def post(self) -> None:
         user = self.require_user()
-        name, key = validation.group_name(self.json_body().get("name"))
-        try:
-            group = await self.services.groups.create(user, name, key)
-        except GroupExists as exc:
-            raise APIError(409, "group_exists", "a group with that name exists") from exc
+        body = self.json_body()
+        name, key = validation.group_name(body.get("name"))
+        kind = validation.group_kind(body.get("kind"))
+        topic = validation.topic(body.get("topic", ""))
+        group = await self.services.groups.create(user, name, key, kind, topic)
         self.answer({"group": wire.group(group)}, HTTPStatus.CREATED)
+
+
+class GroupHandler(BaseHandler):
+    async def patch(self, raw_id: str) -> None:
+        user = self.require_user()
+        group_id = self.group_id(raw_id)
+        body = self.json_body()
+        name = None if body.get("name") is None else validation.group_name(body["name"])
+        topic = None if body.get("topic") is None else validation.topic(body["topic"])
+        group = await self.services.members.edit(user, group_id, name, topic)
+        self.answer({"group": wire.group(group)})
 
 
 class MembershipHandler(BaseHandler):

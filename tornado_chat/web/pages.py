@@ -17,9 +17,10 @@ import tornado.web
 from tornado.escape import json_encode
 
 from .. import validation, wire
+from ..errors import UsernameTaken
 from ..ratelimit import RateLimited
 from ..services.accounts import BadCredentials, TooManyAttempts
-from ..store.database import DatabaseUnavailable, UsernameTaken
+from ..store.database import DatabaseUnavailable
 from .base import PAGE_CSP, SESSION_COOKIE, UNAVAILABLE_RETRY_AFTER, BaseHandler
 
 TRANSLATIONS = Path(__file__).parent.parent / "translations"

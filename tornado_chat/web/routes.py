@@ -9,8 +9,9 @@ from ..services import Services
 from .accounts import MeHandler, SessionHandler, UsersHandler
 from .changes import MessageHandler, ReactionHandler
 from .events import EventsHandler
-from .groups import GroupsHandler, MembershipHandler, OnlineHandler
+from .groups import GroupHandler, GroupsHandler, MembershipHandler, OnlineHandler
 from .images import ImageHandler, ImagesHandler
+from .members import BanHandler, DirectHandler, MemberHandler, MembersHandler
 from .messages import MessagesHandler, TypingHandler
 from .ops import HealthHandler, MetricsHandler
 from .pages import ChatPage, LoginPage, LogoutPage, RegisterPage
@@ -28,6 +29,11 @@ HANDLERS = [
     (r"/api/session", SessionHandler),
     (r"/api/me", MeHandler),
     (r"/api/groups", GroupsHandler),
+    (GROUP, GroupHandler),
+    (GROUP + r"/members", MembersHandler),
+    (GROUP + r"/members/([^/]+)", MemberHandler),
+    (GROUP + r"/bans/([^/]+)", BanHandler),
+    (r"/api/direct/([^/]+)", DirectHandler),
     (GROUP + r"/membership", MembershipHandler),
     (GROUP + r"/messages", MessagesHandler),
     (GROUP + r"/messages/([^/]+)", MessageHandler),

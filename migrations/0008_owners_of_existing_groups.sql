@@ -1,0 +1,9 @@
+-- 0008: every existing group is public (0007's default) with its creator as owner; a
+-- group its creator has left gets the member who has been there longest. Data only:
+-- applied whole, with its record.
+UPDATE memberships m JOIN chat_groups g ON g.id = m.group_id AND g.created_by = m.user_id
+SET m.role = 'owner';
+UPDATE memberships m
+JOIN (SELECT group_id, MIN(id) AS first_id FROM memberships GROUP BY group_id
+      HAVING SUM(role = 'owner') = 0) ownerless ON m.id = ownerless.first_id
+SET m.role = 'owner';
