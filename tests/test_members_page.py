@@ -282,7 +282,17 @@ async def test_axe_finds_nothing_on_the_new_dialogs_on_a_dark_phone(server: Serv
     await page.get_by_role("button", name="2 members").click()
     await expect(row(page, bob.username)).to_contain_text("Member")
     await assert_no_axe_violation(page, "the members dialog, phone, dark")
-    await row(page, bob.username).get_by_role("button", name=f"Message {bob.username}").click()
-    await expect(page.locator(".conv-head").get_by_role("heading", name=bob.username)).to_be_visible()
+    # Ban, asked first; the server then refuses to add him again.
+    await row(page, bob.username).get_by_role("button", name=f"More actions for {bob.username}").click()
+    await page.get_by_role("menuitem", name="Ban from group").click()
+    confirm = page.get_by_role("dialog", name=f"Ban {bob.username} from {group['name']}?")
+    await assert_no_axe_violation(page, "the ban's confirmation, phone, dark")
+    await confirm.get_by_role("button", name="Ban").click()
+    await expect(row(page, bob.username)).to_have_count(0)
+    r = await client.request("POST", f"/api/groups/{group['id']}/members", {"username": bob.username}, token=ana.token)
+    assert (r.status, r.json["error"]["code"]) == (403, "banned")
+    # A direct conversation from the members dialog.
+    await row(page, ana.username).get_by_role("button", name=f"Message {ana.username}").click()  # a note to herself
+    await expect(page.locator(".conv-head").get_by_role("heading", name=ana.username)).to_be_visible()
     await assert_no_axe_violation(page, "a direct conversation, phone, dark")
     no_errors(page)
