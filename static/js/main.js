@@ -26,7 +26,7 @@ import { Picker } from "./picker.js";
 import { Format } from "./plural.js";
 import { Reactions } from "./reactions.js";
 import { followQuotes, ReplyBar } from "./reply.js";
-import { displayName, isDirect } from "./roles.js";
+import { isDirect } from "./roles.js";
 import { OnlineSheet } from "./sheet.js";
 import { Store } from "./store.js";
 import { EventStream } from "./stream.js";
@@ -114,17 +114,9 @@ const card = new UserCard(
   store,
   { t, onMessage: (user) => direct.start(user) },
 );
+// Removed or banned: a notice until dismissed, and the focus kept on the page.
 const toasts = new Toasts($("toasts"), { t });
-toasts.onEmpty = () => (store.active() ? nav.focusConversation() : $("open-groups").focus());
-store.on("removed", (state, event) => {
-  const group = displayName(state.group);
-  toasts.show(event.banned ? t("You were removed from {group} and banned from it.", { group })
-    : t("You were removed from {group}.", { group }), { danger: true });
-  setTimeout(() => { // the tab is gone: the focus must not be lost with it
-    const focus = document.activeElement;
-    if (!focus || focus === document.body || !focus.offsetParent) (store.active() ? nav.focusConversation() : $("open-groups").focus());
-  });
-});
+toasts.watchRemovals(store, () => (store.active() ? nav.focusConversation() : $("open-groups").focus()));
 const sheet = new OnlineSheet(
   {
     panel: $("online-panel"), close: $("close-online"), backdrop: $("sheet-backdrop"), toggles: [$("toggle-online")],

@@ -3,6 +3,7 @@
 // region of its own (the card's Dismiss button is not read out with it).
 
 import { el } from "./dom.js";
+import { displayName } from "./roles.js";
 
 const KEPT = 3;
 
@@ -13,6 +14,21 @@ export class Toasts {
     this.region = el("div", "sr-only");
     this.region.setAttribute("aria-live", "polite");
     container.after(this.region);
+  }
+
+  // The reader removed from a group (or banned): said, and the tab closes (the
+  // store's doing); refocus() puts the focus back on the page when it was in what went.
+  watchRemovals(store, refocus) {
+    this.onEmpty = refocus;
+    store.on("removed", (state, event) => {
+      const group = displayName(state.group);
+      this.show(event.banned ? this.t("You were removed from {group} and banned from it.", { group })
+        : this.t("You were removed from {group}.", { group }), { danger: true });
+      setTimeout(() => {
+        const focus = document.activeElement;
+        if (!focus || focus === document.body || !focus.offsetParent) refocus();
+      });
+    });
   }
 
   show(text, { danger = false } = {}) {
