@@ -80,6 +80,7 @@ export class Tabs {
     this.descriptions.append(description);
     const parts = { item, tab, avatar, label, leave, description, name: null, direct: isDirect(state.group) };
     item.classList.toggle("direct", parts.direct);
+    item.classList.toggle("private", state.group.kind === "private"); // a lock before the name (members.css)
     this.items.set(id, parts);
     this.groupOf.set(item, state);
     this.setSelected(parts, id === this.store.activeId);
