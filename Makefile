@@ -4,13 +4,16 @@ PYTHON ?= python3
 VENV := .venv
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
+# make test runs the suite in parallel workers (pytest-xdist), a file per worker at a time,
+# each with a private MariaDB server of its own; TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
 
 .DEFAULT_GOAL := help
 .PHONY: help venv .venv db-server run test unit lint audit lock bench clean
 
 help:
 	@echo "make run [ARGS='--port 9000']   run the chat server (embedded MariaDB unless CHAT_DATABASE_URL is set)"
-	@echo "make test [PYTEST_ARGS=...]      run the test suite"
+	@echo "make test [PYTEST_ARGS=...]      run the test suite (in parallel: TEST_WORKERS=auto; 0 for one process)"
 	@echo "make unit                        the unit tier only (tests/unit/): seconds, no database, server or browser"
 	@echo "make lint                        ruff check"
 	@echo "make audit                       pip-audit of requirements.lock, strict (every package looked up)"
@@ -49,7 +52,7 @@ test: $(TEST_STAMP)
 	./scripts/ensure-nginx
 	./scripts/ensure-redis
 	$(AUDIT)
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The pure code alone: needs only the virtualenv (tests/unit/conftest.py refuses server fixtures).
 unit: $(TEST_STAMP)

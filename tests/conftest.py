@@ -29,6 +29,8 @@ from .support.http import Client, unique
 from .support.processes import ChatProcess, RedisServer, running_chat_processes
 from .support.servers import Server, StartServer, serving
 
+GENERATED_CASES = "generated cases"  # a report's user property: one line of the summary below
+
 
 @pytest.fixture(scope="session")
 def db_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], DatabaseURL]]:
@@ -91,9 +93,26 @@ def no_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     assert not errors, errors[:3]
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    """Carry the generated cases' counts on the test's report: with ``pytest -n`` the tests run
+    in worker processes, and only their reports reach the process that prints the summary."""
+    report = yield
+    report.user_properties.extend((GENERATED_CASES, line) for line in FUZZ_REPORT)
+    FUZZ_REPORT.clear()
+    return report
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Show, after the run, how many generated cases the hostile-input tests sent."""
-    if FUZZ_REPORT:
+    lines = [
+        value
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        for name, value in getattr(report, "user_properties", ())
+        if name == GENERATED_CASES
+    ]
+    if lines:
         terminalreporter.section("generated cases")
-        for line in FUZZ_REPORT:
+        for line in lines:
             terminalreporter.write_line(line)

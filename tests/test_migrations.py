@@ -409,3 +409,46 @@ async def test_a_migration_that_adds_a_column_keeps_the_rows(
 
     assert snapshot(url, {table: names for table, (names, _) in before.items()}) == before
     assert query(url, "SELECT id, display_name FROM users ORDER BY id") == [(1, ""), (2, "")]
+
+
+async def test_groups_made_before_roles_become_public_with_their_creator_or_longest_standing_member_as_owner(
+    new_database: Callable[[], DatabaseURL], tmp_path: Path,
+) -> None:
+    """Issue 15's migrations on a database of 0006: every group is public with no topic; its
+    creator, if still a member, is its owner, else the member who joined first (the lower
+    membership id when two joined at the same moment); everyone else is a member."""
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for migration in migration_files():
+        if int(migration.name[:4]) <= 6:
+            shutil.copy(MIGRATIONS_DIR / migration.name, folder / migration.name)
+    url = new_database()
+    assert len(await migrate(url, folder=folder)) == 6
+    later = [AT + datetime.timedelta(minutes=n) for n in range(4)]
+    conn = connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO users (id, username, password_hash, created_at) VALUES (%s, %s, %s, %s)",
+                            [(n, f"user{n}", "$2b$04$" + "a" * 53, AT) for n in range(1, 6)])
+            cur.executemany("INSERT INTO chat_groups (id, name, name_key, created_by, created_at) "
+                            "VALUES (%s, %s, %s, %s, %s)",
+                            [(n, f"Group {n}", f"group {n}", 1, AT) for n in range(1, 5)])
+            cur.executemany(
+                "INSERT INTO memberships (id, group_id, user_id, start_seq, joined_at) VALUES (%s, %s, %s, 0, %s)", [
+                    (1, 1, 1, later[0]), (2, 1, 2, later[1]),  # group 1: its creator is still there
+                    (3, 2, 3, later[2]), (4, 2, 2, later[1]), (5, 2, 4, later[3]),  # 2: creator left; user 2 is first
+                    (6, 3, 5, later[1]), (7, 3, 4, later[1]),  # 3: creator left; two at once: the lower id
+                ])  # group 4: everyone left
+    finally:
+        conn.close()
+
+    assert await migrate(url)
+
+    assert query(url, "SELECT id, kind, topic FROM chat_groups ORDER BY id") == [
+        (n, "public", "") for n in range(1, 5)]
+    assert query(url, "SELECT group_id, user_id, role FROM memberships ORDER BY group_id, id") == [
+        (1, 1, "owner"), (1, 2, "member"),
+        (2, 3, "member"), (2, 2, "owner"), (2, 4, "member"),
+        (3, 5, "owner"), (3, 4, "member"),
+    ]
+    assert query(url, "SELECT COUNT(*) FROM group_removals") == [(0,)]

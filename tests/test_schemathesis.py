@@ -121,6 +121,8 @@ async def test_no_generated_request_gets_a_server_error_or_an_answer_outside_the
     playground = await client.create_group(owner, "playground")  # joined and left by the cases
     witness = await client.register("witness")  # not fuzzed: checks the server afterwards
     await client.join(witness, group["id"])
+    target = await client.register("target")  # the member the cases set roles of, remove and ban
+    await client.join(target, group["id"])
     upload = await client.request(
         "POST", f"/api/groups/{group['id']}/images", token=owner.token,
         headers={"Content-Type": "multipart/form-data; boundary=XyZ"},
@@ -137,6 +139,10 @@ async def test_no_generated_request_gets_a_server_error_or_an_answer_outside_the
         "/api/groups/{id}/messages/{seq}": {**group_id, "seq": 1},
         "/api/groups/{id}/messages/{seq}/reactions/{emoji}": {**group_id, "seq": 1},
         "/images/{key}": {"key": key}, "/images/{key}/thumb": {"key": key},
+        "/api/groups/{id}": group_id, "/api/groups/{id}/members": group_id,
+        "/api/groups/{id}/members/{user_id}": {**group_id, "user_id": target.id},
+        "/api/groups/{id}/bans/{user_id}": {**group_id, "user_id": target.id},
+        "/api/direct/{username}": {"username": witness.username},
         "/static/{path}": {"path": "app.css"},
     }
     fuzzer = Fuzzer(server, owner.token, fixed)

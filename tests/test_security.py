@@ -1,5 +1,6 @@
-"""Security properties: sessions, sign-ins, requests from other sites, page headers, who may
-call what, rate limits. README's "Security" section maps each property to its tests."""
+"""Security properties: sessions, sign-ins, requests from other sites, page headers, rate limits
+(who may call what is tests/test_authorization.py). README's "Security" section maps each
+property to its tests."""
 
 from __future__ import annotations
 
@@ -9,9 +10,7 @@ import datetime
 import email.utils
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from http.cookies import SimpleCookie
-from typing import Any
 
 import pytest
 import tornado.httpserver
@@ -318,128 +317,6 @@ async def test_every_error_answer_carries_the_security_headers(
     r = await client.request(method, path)
     assert r.status == status
     assert_page_headers(r)
-
-
-# Who may call what
-
-
-@dataclass
-class Scene:
-    """A group of the owner's with an image message; a former member who saw it and left;
-    someone who never joined; and whoever is acting (``actor``: None when anonymous)."""
-
-    server: Server
-    client: Client
-    owner: Account
-    group_id: int
-    image: dict[str, Any]
-    actor: Account | None
-
-
-async def make_scene(server: Server, role: str) -> Scene:
-    client = server.client()
-    owner = await client.register("owner")
-    group = await client.create_group(owner)
-    former = await client.register("former")
-    await client.join(former, group["id"])
-    sent = await upload(client, owner, group["id"], encode(quadrants(), "PNG"))
-    assert sent.status == 201, sent.body
-    assert (await client.request("DELETE", f"/api/groups/{group['id']}/membership", token=former.token)).status == 204
-    actor = {"anonymous": None, "non-member": await client.register("stranger"), "former-member": former}[role]
-    return Scene(server, client, owner, group["id"], sent.json["message"]["image"], actor)
-
-
-async def act(scene: Scene, method: str, path: str, **kwargs: Any) -> Response:
-    token = scene.actor.token if scene.actor else None
-    return await scene.client.request(method, path.format(g=scene.group_id), token=token, **kwargs)
-
-
-def own_credentials(scene: Scene) -> dict[str, str]:
-    return sign_in_body(scene.actor or scene.owner)
-
-
-def new_credentials() -> dict[str, str]:
-    return {"username": unique("new"), "password": PASSWORD}
-
-
-def page_form() -> dict[str, Any]:
-    return {"headers": {"Cookie": f"_xsrf={XSRF}", "X-XSRFToken": XSRF}}
-
-
-async def upload_as_actor(scene: Scene) -> Response:
-    return await upload(scene.client, scene.actor, scene.group_id, encode(quadrants(), "PNG"))
-
-
-Call = Callable[[Scene], Awaitable[Response]]
-ROUTES: dict[str, Call] = {
-    "POST /api/users": lambda s: act(s, "POST", "/api/users", json_body=new_credentials()),
-    "POST /api/session": lambda s: act(s, "POST", "/api/session", json_body=own_credentials(s)),
-    "DELETE /api/session": lambda s: act(s, "DELETE", "/api/session"),
-    "GET /api/me": lambda s: act(s, "GET", "/api/me"),
-    "GET /api/groups": lambda s: act(s, "GET", "/api/groups"),
-    "POST /api/groups": lambda s: act(s, "POST", "/api/groups", json_body={"name": unique("g")}),
-    "PUT membership": lambda s: act(s, "PUT", "/api/groups/{g}/membership"),
-    "DELETE membership": lambda s: act(s, "DELETE", "/api/groups/{g}/membership"),
-    "GET messages": lambda s: act(s, "GET", "/api/groups/{g}/messages"),
-    "POST messages": lambda s: act(s, "POST", "/api/groups/{g}/messages", json_body={"text": "hello"}),
-    "GET online": lambda s: act(s, "GET", "/api/groups/{g}/online"),
-    "PATCH message": lambda s: act(s, "PATCH", "/api/groups/{g}/messages/1", json_body={"text": "mine now"}),
-    "DELETE message": lambda s: act(s, "DELETE", "/api/groups/{g}/messages/1"),
-    "PUT reaction": lambda s: act(s, "PUT", "/api/groups/{g}/messages/1/reactions/%F0%9F%91%8D"),
-    "DELETE reaction": lambda s: act(s, "DELETE", "/api/groups/{g}/messages/1/reactions/%F0%9F%91%8D"),
-    "POST images": upload_as_actor,
-    "POST typing": lambda s: act(s, "POST", "/api/groups/{g}/typing"),
-    "GET image": lambda s: act(s, "GET", s.image["url"]),
-    "GET image thumb": lambda s: act(s, "GET", s.image["thumb_url"]),
-    "GET /api/events": lambda s: act(s, "GET", "/api/events"),
-    "GET /healthz": lambda s: act(s, "GET", "/healthz"),
-    "GET /metrics": lambda s: act(s, "GET", "/metrics"),
-    "GET /": lambda s: act(s, "GET", "/"),
-    "GET /login": lambda s: act(s, "GET", "/login"),
-    "GET /register": lambda s: act(s, "GET", "/register"),
-    "POST /logout": lambda s: act(s, "POST", "/logout", **page_form()),
-}
-SIGNED_IN = {
-    "POST /api/users": (201, None), "POST /api/session": (200, None), "DELETE /api/session": (204, None),
-    "GET /api/me": (200, None), "GET /api/groups": (200, None), "POST /api/groups": (201, None),
-    "PUT membership": (200, None), "DELETE membership": (204, None),
-    "GET messages": (403, "not_member"), "POST messages": (403, "not_member"), "GET online": (403, "not_member"),
-    "PATCH message": (403, "not_member"), "DELETE message": (403, "not_member"),
-    "PUT reaction": (403, "not_member"), "DELETE reaction": (403, "not_member"),
-    "POST images": (403, "not_member"), "POST typing": (403, "not_member"),
-    "GET image": (404, "image_not_found"), "GET image thumb": (404, "image_not_found"),
-    "GET /api/events": (200, None), "GET /healthz": (200, None), "GET /metrics": (200, None),
-    "GET /": (200, None), "GET /login": (302, "/"), "GET /register": (302, "/"), "POST /logout": (302, "/login"),
-}
-ANONYMOUS = {
-    **{route: (401, "not_authenticated") for route in (
-        "DELETE /api/session", "GET /api/me", "GET /api/groups", "POST /api/groups", "PUT membership",
-        "DELETE membership", "GET messages", "POST messages", "GET online", "POST images", "POST typing",
-        "GET /api/events", "PATCH message", "DELETE message", "PUT reaction", "DELETE reaction")},
-    "POST /api/users": (201, None), "POST /api/session": (200, None),
-    "GET image": (404, "image_not_found"), "GET image thumb": (404, "image_not_found"),
-    "GET /healthz": (200, None), "GET /metrics": (200, None),
-    "GET /": (302, "/login"), "GET /login": (200, None), "GET /register": (200, None), "POST /logout": (302, "/login"),
-}
-EXPECTED = {"anonymous": ANONYMOUS, "non-member": SIGNED_IN, "former-member": SIGNED_IN}
-MATRIX = [(route, role) for route in ROUTES for role in EXPECTED]
-
-
-def test_the_matrix_covers_every_route_for_every_role() -> None:
-    assert all(set(expected) == set(ROUTES) for expected in EXPECTED.values())
-
-
-@pytest.mark.parametrize(("route", "role"), MATRIX, ids=[f"{route}-{role}" for route, role in MATRIX])
-async def test_each_route_answers_each_role_exactly_what_the_contract_allows(
-    server: Server, route: str, role: str
-) -> None:
-    """The error code, or for a redirect where it goes."""
-    scene = await make_scene(server, role)
-    status, detail = EXPECTED[role][route]
-    r = await ROUTES[route](scene)
-    assert r.status == status, r.body
-    found = r.headers.get("Location") if status == 302 else r.error_code if status >= 400 else None
-    assert found == detail
 
 
 # Rate limits

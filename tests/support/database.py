@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,8 @@ import pymysql
 
 from tornado_chat.config import DatabaseURL
 from tornado_chat.dbserver import EmbeddedMariaDB
+
+INIT_LOCK = Path(tempfile.gettempdir()) / "tornado_chat-test-db-init.lock"
 
 
 @contextlib.contextmanager
@@ -26,7 +30,11 @@ def database_server(make_directory: Callable[[], Path]) -> Iterator[Callable[[st
         yield lambda name: dataclasses.replace(base, database=name)
         return
     server = EmbeddedMariaDB(make_directory())
-    server.start()
+    # Test workers (pytest -n) each start a server of their own; mariadb-install-db runs
+    # that overlap fail ("Unknown table 'mysql.tmp_user_sys'"), so they take turns.
+    with open(INIT_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        server.start()
     try:
         yield lambda name: DatabaseURL.parse(server.url(name))
     finally:

@@ -48,10 +48,13 @@ class Groups:
 
     async def leave(self, user: User, group_id: int) -> None:
         """Leave; an owner who leaves hands the group to the member who has been there longest."""
-        left, entries = await self._store.leave(group_id, user.id, self._presence.online_since())
-        if left:
-            self._news.logged(entries)
-            await self._news.changed(user, group_id, joined=False)
+        left = await self._store.leave(group_id, user.id, self._presence.online_since())
+        if left is None:
+            return
+        if left.heir is not None:  # their polls read their new role before the news of it
+            await self._news.changed(left.heir, group_id, joined=None)
+        self._news.logged(left.entries)
+        await self._news.changed(user, group_id, joined=False)
 
     async def online(self, user: User, group_id: int) -> list[User]:
         """The group's members who are online (members only)."""

@@ -51,7 +51,7 @@ class Members:
     async def direct(self, user: User, username: str) -> tuple[Group, bool]:
         """The direct conversation of ``user`` and the user named ``username``, made if there is
         none; and whether it was made now."""
-        group_id, created, joined = await self._store.direct(user, username)
-        if joined:
+        group_id, created = await self._store.direct(user, username)
+        if created:
             await self._news.changed(user, group_id, joined=True)
         return await self._groups.group(user, group_id), created

@@ -82,11 +82,11 @@ class Messages:
         self._notifier.typing(group_id, user)
 
     async def _stored(self, stored: Stored) -> tuple[Message, bool]:
-        """Tell of a stored message: first, when it opened a direct group for the other user,
+        """Tell of a stored message: first, when it opens a direct group for the other user,
         their membership (so their polls take the group in), then the message."""
         message = stored.message
-        if stored.peer_joined is not None:
-            await self._memberships.changed(stored.peer_joined, message.group_id, joined=True)
+        if stored.opened_for is not None:
+            await self._memberships.changed(stored.opened_for, message.group_id, joined=True)
         if stored.created:
             self._on_stored()
             event, created = wire.message_event(message), timestamp(message.created_at)

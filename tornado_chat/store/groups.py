@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiomysql
 import pymysql
@@ -116,6 +116,15 @@ async def group_changed_entries(
     return await append_group_entries(cur, locked.group_id, locked.last_pos, events, utcnow())
 
 
+@dataclass(frozen=True)
+class Left:
+    """A membership that ended; when it was the owner's, who owns the group now and the log
+    entries that say so."""
+
+    heir: User | None = None
+    entries: list[LogEntry] = field(default_factory=list)
+
+
 class GroupStore:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -170,19 +179,19 @@ class GroupStore:
             await add_membership(cur, locked, user_id)
             return True
 
-    async def leave(self, group_id: int, user_id: int, online_since: datetime.datetime) -> tuple[bool, list[LogEntry]]:
-        """Leave; whether there was a membership to end, and the log entries of an owner's
-        leaving: the member who has been there longest (a moderator first) becomes owner."""
+    async def leave(self, group_id: int, user_id: int, online_since: datetime.datetime) -> Left | None:
+        """Leave (None: there was no membership to end). An owner's leaving makes the member who
+        has been there longest (a moderator first) owner."""
         async with self._db.transaction() as cur:
             locked = await lock_group(cur, group_id, user_id)
             if locked.membership is None:
                 if locked.standing.hidden:
                     raise NoSuchGroup(group_id)
-                return False, []
+                return None
             permissions.require(group_id, locked.standing, Action.LEAVE)
             await cur.execute("DELETE FROM memberships WHERE id = %s", (locked.membership.id,))
             if locked.standing.role != permissions.OWNER:
-                return True, []
+                return Left()
             await cur.execute(
                 """SELECT m.id, u.id, u.username, m.joined_at FROM memberships m JOIN users u ON u.id = m.user_id
                    WHERE m.group_id = %s ORDER BY m.role = 'moderator' DESC, m.joined_at, m.id LIMIT 1""",
@@ -190,11 +199,11 @@ class GroupStore:
             )
             heir = await cur.fetchone()
             if heir is None:
-                return True, []
+                return Left()
             await cur.execute("UPDATE memberships SET role = %s WHERE id = %s", (permissions.OWNER, heir[0]))
             member = Member(User(heir[1], heir[2]), permissions.OWNER, heir[3])
             heir_event = wire.member_changed_event(group_id, member)
-            return True, await group_changed_entries(cur, locked, online_since, [heir_event])
+            return Left(member.user, await group_changed_entries(cur, locked, online_since, [heir_event]))
 
     async def standing(self, group_id: int, user_id: int) -> tuple[Standing, Membership | None]:
         """The user's standing in a group, and their membership; NoSuchGroup if it does not exist."""
@@ -211,10 +220,13 @@ class GroupStore:
         return membership
 
     async def memberships(self, user_id: int) -> tuple[dict[int, Membership], dict[int, int]]:
-        """The user's memberships by group id, and each of those groups' last log position."""
+        """The memberships the user's polls carry, by group id, and each of those groups' last log
+        position. A direct group somebody else opened reaches the user's polls with its first
+        message, not before: an empty conversation opens no tab."""
         rows = await self._db.all(
             """SELECT m.group_id, m.id, m.start_seq, m.start_pos, m.role, g.last_pos FROM memberships m
-               JOIN chat_groups g ON g.id = m.group_id WHERE m.user_id = %s""",
+               JOIN chat_groups g ON g.id = m.group_id
+               WHERE m.user_id = %s AND NOT (g.kind = 'direct' AND g.last_seq = 0 AND g.created_by <> m.user_id)""",
             (user_id,),
         )
         return {r[0]: Membership(r[1], r[0], r[2], r[3], r[4]) for r in rows}, {r[0]: r[5] for r in rows}
@@ -267,18 +279,13 @@ async def add_membership(cur: aiomysql.Cursor, locked: Locked, user_id: int) -> 
     )
 
 
-async def direct_peer_joins(cur: aiomysql.Cursor, group_id: int, sender_id: int) -> User | None:
-    """A direct group's first message makes the other user a member (from its start); that user,
-    or None when they are one already (or it is the sender's own)."""
+async def direct_peer(cur: aiomysql.Cursor, group_id: int, user_id: int) -> User | None:
+    """The other user of a direct group (None in one's own)."""
     await cur.execute(
         """SELECT u.id, u.username FROM chat_groups g
            JOIN users u ON u.id = (CASE WHEN g.direct_lo = %s THEN g.direct_hi ELSE g.direct_lo END)
-           LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = u.id
-           WHERE g.id = %s AND m.id IS NULL""",
-        (sender_id, group_id),
+           WHERE g.id = %s AND u.id <> %s""",
+        (user_id, group_id, user_id),
     )
     row = await cur.fetchone()
-    if row is None:
-        return None
-    await insert_membership(cur, group_id, row[0], 0, 0)
-    return User(row[0], row[1])
+    return None if row is None else User(row[0], row[1])

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import aiomysql
 import pymysql
 
-from .. import permissions, wire
+from .. import permissions, validation, wire
 from ..errors import Banned, GroupExists, MemberNotFound, NotAllowed, UserNotFound
 from ..models import LogEntry, Member, User, utcnow
 from ..permissions import Action
@@ -33,7 +33,10 @@ class Removal:
 
 
 async def _user_named(cur: aiomysql.Cursor, username: str) -> User:
-    """The user of that name, whatever its case."""
+    """The user of that name, whatever its case (a name no user could have is nobody's: the
+    ASCII column cannot even compare it)."""
+    if not validation.USERNAME_RE.match(username):
+        raise UserNotFound(username)
     await cur.execute("SELECT id, username FROM users WHERE username = %s", (username,))
     row = await cur.fetchone()
     if row is None:
@@ -182,11 +185,10 @@ class MemberStore:
                 raise GroupExists(name) from exc
             raise
 
-    async def direct(self, actor: User, username: str) -> tuple[int, bool, bool]:
+    async def direct(self, actor: User, username: str) -> tuple[int, bool]:
         """The one direct group of ``actor`` and the user named ``username`` (made now if there is
-        none): its id, whether it was made now, and whether the actor became a member now. The
-        actor is a member from its start; the other user becomes one with its first message (or
-        by asking for it)."""
+        none): its id, and whether it was made now. Both are members from its start, seeing all
+        of it; the other user's polls take it in with its first message (``memberships``)."""
         for _ in range(2):  # two asking at once: one makes it, the other finds it
             try:
                 async with self._db.transaction() as cur:
@@ -197,10 +199,7 @@ class MemberStore:
                     )
                     row = await cur.fetchone()
                     if row is not None:
-                        locked = await lock_group(cur, row[0], actor.id)
-                        if locked.membership is None:
-                            await insert_membership(cur, row[0], actor.id, 0, 0)
-                        return row[0], False, locked.membership is None
+                        return row[0], False
                     first, second = (actor, peer) if actor.id <= peer.id else (peer, actor)
                     name = first.username if lo == hi else f"{first.username}, {second.username}"
                     now = utcnow()
@@ -210,8 +209,9 @@ class MemberStore:
                         (name, permissions.DIRECT, lo, hi, actor.id, now),
                     )
                     group_id = cur.lastrowid
-                    await insert_membership(cur, group_id, actor.id, 0, 0)
-                    return group_id, True, True
+                    for member_id in {actor.id, peer.id}:
+                        await insert_membership(cur, group_id, member_id, 0, 0)
+                    return group_id, True
             except pymysql.err.IntegrityError as exc:
                 if not is_duplicate(exc):
                     raise

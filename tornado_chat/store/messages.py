@@ -20,7 +20,7 @@ from ..models import ImageRef, Message, User, utcnow
 from ..permissions import Action, Standing
 from . import message_rows
 from .database import Database, placeholders
-from .groups import direct_peer_joins
+from .groups import direct_peer
 
 IMAGE_KEY_BYTES = 24  # 192 random bits: 32 URL-safe characters, never guessed
 
@@ -52,11 +52,11 @@ class _Locked:
 @dataclass(frozen=True)
 class Stored:
     """A send's outcome: the message, whether it was stored now (not a retry), and the other
-    user of a direct group when this first message made them a member."""
+    user of a direct group whose polls this first message opens it for."""
 
     message: Message
     created: bool
-    peer_joined: User | None = None
+    opened_for: User | None = None
 
 
 class MessageStore:
@@ -87,9 +87,7 @@ class MessageStore:
             )
             message_id = cur.lastrowid
             ref = None if draft.image is None else await self._insert_image(cur, message_id, draft.image)
-            peer = None
-            if locked.kind == permissions.DIRECT and seq == 1:
-                peer = await direct_peer_joins(cur, group_id, user.id)
+            peer = await direct_peer(cur, group_id, user.id) if locked.kind == permissions.DIRECT and seq == 1 else None
             mentions = await write_mentions(cur, group_id, message_id, draft.mentioned)
             await cur.execute("UPDATE chat_groups SET last_seq = %s, last_pos = %s WHERE id = %s", (seq, pos, group_id))
         message = Message(message_id, group_id, seq, user, kind, draft.text, now, client_id, ref, pos=pos)
