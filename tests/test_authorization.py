@@ -413,7 +413,7 @@ DIRECT = {
 }
 
 EXPECTED = {"public": PUBLIC, "private": PRIVATE, "direct": DIRECT}
-SCENES = [(kind, role) for kind in KINDS for role in ROLES]
+SCENES = [(kind, role) for kind in KINDS for role in ROLES if not (kind == "direct" and role in NOT_IN_A_DIRECT_GROUP)]
 CELLS = sum(cell is not SKIP for table in EXPECTED.values() for cells in table.values() for cell in cells.values())
 
 
@@ -460,8 +460,6 @@ def test_every_api_route_of_the_application_is_in_the_matrix() -> None:
 async def test_each_route_answers_each_caller_exactly_what_the_contract_allows(
     server: Server, kind: str, role: str
 ) -> None:
-    if kind == "direct" and role in NOT_IN_A_DIRECT_GROUP:
-        pytest.skip(NOT_IN_A_DIRECT_GROUP[role])
     client = server.client()
     scene = Scene(server, client, await build(client, kind), role)
     mismatches = []

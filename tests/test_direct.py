@@ -176,6 +176,23 @@ async def test_the_first_message_reaches_the_other_users_poll_as_membership_then
     assert messages(events) == [first]
 
 
+async def test_both_are_members_from_its_start_but_the_others_polls_take_it_in_with_its_first_message(
+    server: Server,
+) -> None:
+    client = server.client()
+    ana, bob = await client.register("ana"), await client.register("bob")
+    cursor = await client.cursor(bob)
+    group = await opened(client, ana, bob)
+    assert [(m["user"], m["role"]) for m in await member_list(client, bob, group["id"])] == sorted(
+        [(ana.user, "member"), (bob.user, "member")], key=lambda m: m[0]["username"])
+    assert await history(client, bob, group["id"]) == []
+    quiet, cursor = await collect(client, bob, cursor, lambda ev: False, limit=1.0)
+    assert of_type(quiet, "membership") == []
+    await sent(client, ana, group["id"], "hi bob")
+    events, _ = await collect(client, bob, cursor, lambda ev: bool(messages(ev)))
+    assert [e["group_id"] for e in of_type(events, "membership")] == [group["id"]]
+
+
 async def test_both_see_the_whole_conversation(client: Client) -> None:
     ana, bob = await client.register("ana"), await client.register("bob")
     bob_cursor = await client.cursor(bob)
