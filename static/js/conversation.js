@@ -13,6 +13,7 @@ import { Days } from "./days.js";
 import { el } from "./dom.js";
 import { Lines } from "./lines.js";
 import { MessageViews } from "./message.js";
+import { isDirect } from "./roles.js";
 import { Stamps } from "./stamps.js";
 import { Timeline } from "./timeline.js";
 import { Viewer } from "./viewer.js";
@@ -238,6 +239,7 @@ export class Conversation {
 
   // Someone else joined or left while the page was open: a quiet line.
   member(state, event) {
+    if (isDirect(state.group)) return; // the other person "joining" at the first message is no news
     const line = this.lines.member(state, event);
     if (state !== this.state) return;
     const atBottom = this.atBottom();

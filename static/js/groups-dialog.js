@@ -2,7 +2,8 @@
 // online, and a Join button (Open when joined) named after the group; a search
 // that filters as you type; a form to create one. It stays open while the person
 // joins several groups (each join opens the group behind it); Open and Create
-// close it and put the person in the group.
+// close it and put the person in the group. A group can be made public or
+// private, with a topic (issue 15); direct conversations are not listed here.
 
 import { api } from "./api.js";
 import { el } from "./dom.js";
@@ -11,7 +12,7 @@ import { el } from "./dom.js";
 const fold = (text) => text.normalize("NFD").replace(/\p{M}/gu, "").toLocaleLowerCase();
 
 export class GroupsDialog {
-  // dom: {dialog, title, open, close, search, status, list, empty, form, name, error}
+  // dom: {dialog, title, open, close, search, status, list, empty, form, name, error, more, topic}
   // onOpen(id) opens a group; onClosed(joined) runs when the dialog closes; isPhone() says
   // whether to keep the keyboard down on opening (the heading gets the focus, not the search).
   constructor(dom, store, { t, format, onOpen, onClosed, isPhone = () => false }) {
@@ -47,7 +48,7 @@ export class GroupsDialog {
     (this.isPhone() ? dom.title : dom.search).focus();
     try {
       const { groups } = await api("GET", "/api/groups");
-      this.rows = groups.map((group) => this.row(group));
+      this.rows = groups.filter((group) => group.kind !== "direct").map((group) => this.row(group));
       dom.list.replaceChildren(...this.rows.map((row) => row.item));
       this.filter();
     } catch {
@@ -74,7 +75,9 @@ export class GroupsDialog {
   show(row) {
     const { group, item, button, meta } = row;
     item.classList.toggle("joined", group.joined);
-    meta.textContent = `${this.format.members(group.members)} · ${this.format.online(group.online)}`;
+    const counts = `${this.format.members(group.members)} · ${this.format.online(group.online)}`;
+    meta.textContent = group.kind === "private" ? `${this.t("Private")} · ${counts}` : counts;
+    item.classList.toggle("private", group.kind === "private");
     button.className = group.joined ? "secondary" : "primary";
     button.textContent = group.joined ? this.t("Open") : this.t("Join");
     const label = group.joined ? this.t("Open {name}", { name: group.name }) : this.t("Join {name}", { name: group.name });
@@ -85,6 +88,11 @@ export class GroupsDialog {
   update(group) {
     const row = this.rows.find((candidate) => candidate.group.id === group.id);
     if (!row) return;
+    if (group.kind === "private") { // no longer seen: it cannot be joined
+      row.item.remove();
+      this.rows = this.rows.filter((other) => other !== row);
+      return;
+    }
     row.group = { ...row.group, joined: false, members: Math.max(0, row.group.members - 1) };
     this.show(row);
   }
@@ -135,14 +143,17 @@ export class GroupsDialog {
   async create() {
     const { dom } = this;
     const name = dom.name.value.trim();
+    const kind = dom.form.elements.kind.value || "public";
+    const topic = dom.topic.value.trim();
     if (!name || name.length > 64) {
       dom.error.textContent = this.t("Use 1 to 64 characters.");
       dom.name.focus();
       return;
     }
     try {
-      const { group } = await api("POST", "/api/groups", { name });
-      dom.name.value = "";
+      const { group } = await api("POST", "/api/groups", { name, kind, ...(topic ? { topic } : {}) });
+      dom.form.reset();
+      dom.more.open = false;
       this.store.addGroup(group);
       dom.dialog.close();
       this.onOpen(group.id);
@@ -150,8 +161,9 @@ export class GroupsDialog {
       dom.error.textContent = {
         group_exists: this.t("A group with that name already exists."),
         invalid_name: this.t("Use 1 to 64 characters."),
+        invalid_topic: this.t("A topic can have up to 250 characters."),
       }[error.code] || this.t("Could not create the group. Try again.");
-      dom.name.focus();
+      (error.code === "invalid_topic" ? dom.topic : dom.name).focus();
     }
   }
 }

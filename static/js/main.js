@@ -11,22 +11,29 @@ import { Composer } from "./composer.js";
 import { LeaveConfirm } from "./confirm.js";
 import { Conversation } from "./conversation.js";
 import { DeleteConfirm } from "./delete-confirm.js";
+import { Direct } from "./direct.js";
 import { Editor } from "./editor.js";
+import { GroupSettings } from "./group-settings.js";
 import { GroupsDialog } from "./groups-dialog.js";
 import { GroupHeader } from "./header.js";
 import { Loader } from "./loader.js";
+import { MembersDialog } from "./members.js";
 import { Nav } from "./nav.js";
 import { OnlinePanel } from "./online.js";
 import { Outbox } from "./outbox.js";
+import { People } from "./people.js";
 import { Picker } from "./picker.js";
 import { Format } from "./plural.js";
 import { Reactions } from "./reactions.js";
 import { followQuotes, ReplyBar } from "./reply.js";
+import { isDirect } from "./roles.js";
 import { OnlineSheet } from "./sheet.js";
 import { Store } from "./store.js";
 import { EventStream } from "./stream.js";
 import { Tabs } from "./tabs.js";
+import { Toasts } from "./toasts.js";
 import { TypingLine } from "./typing.js";
+import { UserCard } from "./user-card.js";
 
 const root = document.getElementById("app");
 const $ = (id) => root.querySelector(`#${id}`);
@@ -61,7 +68,55 @@ const confirm = new LeaveConfirm(
     },
   },
 );
-const leave = (state, opener) => confirm.ask(state, opener);
+// Issue 15: direct conversations, the people the page knows, the members dialog, group
+// settings, a person's card, and the notice of a removal.
+const direct = new Direct(store, {
+  onOpen: (id) => {
+    if (nav.isPhone() && sheet.isOpen()) sheet.close({ restore: false });
+    openGroup(id);
+  },
+  onClosed: () => {
+    if (nav.isPhone()) nav.back();
+    else if (store.active()) nav.focusConversation();
+    else $("open-groups").focus();
+  },
+});
+// A direct conversation's X (or its menu item) closes its tab: it cannot be left.
+const leave = (state, opener) => (isDirect(state.group) ? direct.close(state) : confirm.ask(state, opener));
+const people = new People(store);
+const members = new MembersDialog(
+  {
+    dialog: $("members-dialog"), title: $("members-title"), about: $("members-about"), close: $("close-members"),
+    form: $("add-member"), input: $("add-member-name"), options: $("add-member-options"), error: $("add-member-error"),
+    done: $("add-member-done"), list: $("member-list"), menu: $("member-menu"),
+    confirm: {
+      dialog: $("member-confirm"), title: $("member-confirm-title"), text: $("member-confirm-text"),
+      error: $("member-confirm-error"), cancel: $("member-confirm-cancel"), ok: $("member-confirm-ok"),
+    },
+  },
+  store,
+  people,
+  { t, format, onMessage: (user) => direct.start(user).catch(() => notice(t("Could not open the conversation. Try again."))) },
+);
+const settings = new GroupSettings(
+  {
+    dialog: $("settings-dialog"), form: $("settings-form"), name: $("settings-name"), topic: $("settings-topic"),
+    error: $("settings-error"), cancel: $("settings-cancel"),
+  },
+  store,
+  { t },
+);
+const card = new UserCard(
+  {
+    dialog: $("user-card"), avatar: $("user-card-avatar"), name: $("user-card-name"), role: $("user-card-role"),
+    close: $("user-card-close"), message: $("user-card-message"), error: $("user-card-error"),
+  },
+  store,
+  { t, onMessage: (user) => direct.start(user) },
+);
+// Removed or banned: a notice until dismissed, and the focus kept on the page.
+const toasts = new Toasts($("toasts"), { t });
+toasts.watchRemovals(store, () => (store.active() ? nav.focusConversation() : $("open-groups").focus()));
 const sheet = new OnlineSheet(
   {
     panel: $("online-panel"), close: $("close-online"), backdrop: $("sheet-backdrop"), toggles: [$("toggle-online")],
@@ -86,6 +141,7 @@ const header = new GroupHeader(
   {
     title: $("group-title"), members: $("member-count"), online: $("toggle-online"), back: $("back"),
     menuButton: $("group-menu-button"), menu: $("group-menu"), menuOnline: $("menu-online"), menuLeave: $("menu-leave"),
+    topic: $("group-topic"), settings: $("group-settings-button"), kind: $("group-kind"), avatar: $("peer-avatar"),
   },
   store,
   {
@@ -95,6 +151,8 @@ const header = new GroupHeader(
     onOnline: (opener) => sheet.toggle(opener),
     onShowOnline: (opener) => sheet.open(opener, { focus: true }),
     onLeave: leave,
+    onMembers: (state, opener) => members.open(state, opener),
+    onSettings: (state, opener) => settings.open(state, opener),
   },
 );
 // A message's actions (issue 13): reply, react, edit in place, delete.
@@ -138,7 +196,15 @@ followQuotes($("messages"), async (seq) => {
   const held = await loader.until(state, seq);
   if (store.active() === state && !(held && conversation.reveal(seq))) notice(t("The original message is not available."));
 });
-const online = new OnlinePanel({ panel: $("online-panel"), list: $("online"), offline: $("online-offline") }, store, { t });
+const online = new OnlinePanel({ panel: $("online-panel"), list: $("online"), offline: $("online-offline") }, store, {
+  t, onPerson: (user, button) => card.open(user, button),
+});
+// A message's author opens the same card.
+$("messages").addEventListener("click", (event) => {
+  const button = event.target.closest("button.author");
+  const message = button && store.active()?.messages.get(Number(button.closest(".message")?.dataset.id));
+  if (message) card.open(message.user, button);
+});
 new TypingLine($("typing"), store, { t });
 new Composer(
   {
@@ -164,7 +230,7 @@ new GroupsDialog(
   {
     dialog: $("groups-dialog"), title: $("groups-title"), open: $("open-groups"), close: $("close-groups"), search: $("group-search"),
     status: $("group-search-status"), list: $("group-list"), empty: $("group-list-empty"), form: $("create-group"),
-    name: $("group-name"), error: $("create-error"),
+    name: $("group-name"), error: $("create-error"), more: $("create-more"), topic: $("group-topic-input"),
   },
   store,
   {
@@ -180,6 +246,10 @@ new GroupsDialog(
   },
 );
 const loader = new Loader(store);
+// Someone joined the open group (the other person, at a direct conversation's first message): who is online now.
+store.on("member", (state, event) => {
+  if (event.joined && state === store.active()) loader.online(state).catch(() => {});
+});
 
 // The open tab survives a reload.
 store.on("active", (state) => {
@@ -209,7 +279,7 @@ window.addEventListener("pagehide", () => stream.stop());
 // focus in the message box.
 await stream.start();
 const me = await api("GET", "/api/me");
-for (const group of me.groups) store.addGroup(group);
+direct.admit(me.groups);
 const stored = Number(localStorage.getItem(activeKey));
 store.ready();
 store.activate(store.groups.has(stored) ? stored : store.sortedGroups()[0]?.group.id ?? null);

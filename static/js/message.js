@@ -35,7 +35,7 @@ export class MessageViews {
     const article = el("article", `message${mine ? " mine" : ""}${continued ? " continued" : ""}`);
     article.dataset.id = message.id;
     const head = el("header", "meta");
-    head.append(el("span", `author c${colourOf(message.user.id)}`, message.user.username), this.stamp(message, tabStop));
+    head.append(this.author(message, mine), this.stamp(message, tabStop));
     const bubble = el("div", "bubble");
     bubble.append(head);
     const editor = !message.deleted && this.editing(message);
@@ -52,6 +52,20 @@ export class MessageViews {
     const reactions = reactionsNode(message, this.me, { t: this.t, format: this.format });
     if (reactions) article.append(reactions);
     return article;
+  }
+
+  // The author's name; someone else's opens their card (user-card.js) on a click.
+  // It is not a tab stop (the log keeps one): the keyboard reaches the same card
+  // from the members dialog and the online list.
+  author(message, mine) {
+    const classes = `author c${colourOf(message.user.id)}`;
+    if (mine || message.deleted) return el("span", classes, message.user.username);
+    const button = el("button", classes, message.user.username);
+    button.type = "button";
+    button.tabIndex = -1;
+    button.dataset.user = String(message.user.id);
+    button.setAttribute("aria-haspopup", "dialog");
+    return button;
   }
 
   // "(edited)" after the time, with when on hover (its title) and on focus (the time's title says it too).

@@ -26,6 +26,7 @@ export class Store {
     this.me = me;
     this.isHidden = isHidden;
     this.groups = new Map(); // group id -> group state
+    this.closed = new Map(); // group id -> group: direct conversations whose tab was closed (still joined)
     this.activeId = null;
     this.loaded = false;
     this.queued = [];
@@ -34,6 +35,7 @@ export class Store {
 
   // Change notices, each with the group state it concerns first:
   // group-added, group-changed, group-removed, member (state, event), active (state, previous),
+  // member-changed (state, member), removed (state, event: removed by someone else or banned),
   // message (state, message, {mine}), message-changed, history (state,
   // added, {older}), pending-added, pending-changed, pending-removed,
   // progress, unread, online, typing.
@@ -61,6 +63,7 @@ export class Store {
   // Groups
 
   addGroup(group) {
+    this.closed.delete(group.id);
     const existing = this.groups.get(group.id);
     if (existing) {
       existing.group = group;
@@ -78,6 +81,15 @@ export class Store {
     this.groups.delete(id);
     this.emit("group-removed", state);
     if (this.activeId === id) this.activate(this.sortedGroups()[0]?.group.id ?? null);
+  }
+
+  // A direct conversation cannot be left: its X closes its tab only. Its next
+  // message opens it again (see apply).
+  closeGroup(id) {
+    const state = this.groups.get(id);
+    if (!state) return;
+    this.removeGroup(id);
+    this.closed.set(id, state.group);
   }
 
   activate(id) {
@@ -103,9 +115,14 @@ export class Store {
       return;
     }
     for (const event of events) {
-      const state = this.groups.get(event.group_id ?? event.message?.group_id);
+      const id = event.group_id ?? event.message?.group_id ?? event.group?.id;
+      if (event.type === "message" && this.closed.has(id)) this.addGroup(this.closed.get(id));
+      const state = this.groups.get(id);
       if (event.type === "membership") this.membership(event);
+      else if (event.type === "group_changed" && this.closed.has(id)) this.closed.set(id, event.group);
       else if (!state) continue;
+      else if (event.type === "group_changed") this.addGroup({ ...state.group, ...event.group });
+      else if (event.type === "member_changed") this.memberChanged(state, event.member);
       else if (event.type === "message") this.addMessage(state, event.message, { live: true });
       else if (event.type === "message_changed") this.changeMessage(state, event.message);
       else if (event.type === "presence") this.presence(state, event);
@@ -124,8 +141,20 @@ export class Store {
       this.addGroup(event.group);
       if (this.activeId === null) this.activate(event.group.id);
     } else {
+      const state = this.groups.get(event.group_id);
+      if (state && (event.removed_by || event.banned)) this.emit("removed", state, event);
+      this.closed.delete(event.group_id);
       this.removeGroup(event.group_id);
     }
+  }
+
+  // A member's role changed (the reader's own included: the group's role follows).
+  memberChanged(state, member) {
+    if (member.user.id === this.me.id && state.group.role !== member.role) {
+      state.group = { ...state.group, role: member.role };
+      this.emit("group-changed", state);
+    }
+    this.emit("member-changed", state, member);
   }
 
   // Someone else joined or left while the page was open: the member count follows,

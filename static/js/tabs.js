@@ -10,8 +10,14 @@
 // aria-owns, while #tabs lays out the tabs with their X. The X of the open tab is
 // in the Tab order; the others show on hover and are reached with the mouse, or
 // by Delete on a tab, or through the group menu.
+//
+// Direct conversations (issue 15) come after the groups, under "Direct
+// messages", each named after the other person; their X closes the tab only
+// (a direct conversation cannot be left), and the tab says "Direct message".
 
+import { colourOf, initials } from "./avatar.js";
 import { el } from "./dom.js";
+import { displayName, isDirect } from "./roles.js";
 
 const KEYS = ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "Delete"];
 
@@ -32,6 +38,9 @@ export class Tabs {
     this.descriptions = el("div", "sr-only");
     this.descriptions.hidden = true;
     this.list.after(this.descriptions);
+    this.section = el("span", "tabs-section", t("Direct messages"));
+    this.section.hidden = true;
+    this.list.append(this.section);
     this.list.addEventListener("keydown", (event) => this.keys(event));
     this.list.addEventListener("scroll", () => this.edges(), { passive: true });
     this.list.addEventListener("wheel", (event) => this.wheel(event));
@@ -44,7 +53,8 @@ export class Tabs {
   }
 
   add(state) {
-    const { id, name } = state.group;
+    const { id } = state.group;
+    const name = displayName(state.group);
     const item = el("div", "tab-item");
     const tab = el("button", "tab");
     tab.type = "button";
@@ -68,13 +78,15 @@ export class Tabs {
     const description = el("span");
     description.id = `tab-about-${id}`;
     this.descriptions.append(description);
-    const parts = { item, tab, avatar, label, leave, description, name: null };
+    const parts = { item, tab, avatar, label, leave, description, name: null, direct: isDirect(state.group) };
+    item.classList.toggle("direct", parts.direct);
+    item.classList.toggle("private", state.group.kind === "private"); // a lock before the name (members.css)
     this.items.set(id, parts);
     this.groupOf.set(item, state);
     this.setSelected(parts, id === this.store.activeId);
     this.name(parts, name);
     this.place(item, name);
-    if (state.unread) this.unread(state);
+    this.unread(state);
     this.showSelected();
   }
 
@@ -82,9 +94,10 @@ export class Tabs {
     const parts = this.items.get(state.group.id);
     if (!parts) return;
     this.groupOf.set(parts.item, state);
-    if (parts.name === state.group.name) return;
-    this.name(parts, state.group.name);
-    this.place(parts.item, state.group.name);
+    const name = displayName(state.group);
+    if (parts.name === name) return;
+    this.name(parts, name);
+    this.place(parts.item, name);
   }
 
   remove(state) {
@@ -107,12 +120,13 @@ export class Tabs {
       fresh.setAttribute("aria-hidden", "true");
       parts.tab.append(fresh);
     }
-    parts.description.textContent = state.unread
+    const unread = state.unread
       ? this.format.plural(state.unread, {
         one: (n) => this.t("{count} unread message", { count: n }),
         other: (n) => this.t("{count} unread messages", { count: n }),
       })
       : "";
+    parts.description.textContent = [parts.direct ? this.t("Direct message") : "", unread].filter(Boolean).join(", ");
   }
 
   select(state, previous) {
@@ -149,8 +163,14 @@ export class Tabs {
     parts.name = name;
     parts.label.textContent = name;
     parts.avatar.textContent = [...name.trim()][0]?.toLocaleUpperCase() || "#";
+    const peer = parts.direct && this.groupOf.get(parts.item)?.group.peer;
+    if (peer) { // the other person's initials and colour, as beside their messages
+      parts.avatar.textContent = initials(peer.username);
+      parts.avatar.className = `tab-avatar c${colourOf(peer.id)}`;
+    }
     parts.tab.title = name; // the whole name, when the tab shows only its start
-    parts.leave.setAttribute("aria-label", this.t("Leave {name}", { name }));
+    const close = parts.direct ? this.t("Close {name}", { name }) : this.t("Leave {name}", { name });
+    parts.leave.setAttribute("aria-label", close);
     parts.leave.title = parts.leave.getAttribute("aria-label");
   }
 
@@ -160,11 +180,14 @@ export class Tabs {
     parts.leave.tabIndex = selected ? 0 : -1;
   }
 
-  // Before the first tab whose name sorts after this one.
+  // Before the first tab of its section whose name sorts after this one: the
+  // groups first, then "Direct messages" and the direct conversations.
   place(item, name) {
-    const after = [...this.list.children].find(
-      (other) => other !== item && this.groupOf.get(other)?.group.name.localeCompare(name) > 0,
-    );
+    const direct = isDirect(this.groupOf.get(item).group);
+    const after = [...this.list.children].find((other) => {
+      const group = other !== item && this.groupOf.get(other)?.group;
+      return group && isDirect(group) === direct && displayName(group).localeCompare(name) > 0;
+    }) ?? (direct ? null : this.section);
     if (!(item.isConnected && item.nextElementSibling === (after ?? null))) {
       this.list.insertBefore(item, after ?? null); // (not when already there: moving it would lose its focus)
     }
@@ -175,6 +198,7 @@ export class Tabs {
   own() {
     const ids = [...this.list.querySelectorAll('[role="tab"]')].map((tab) => tab.id);
     this.tablist.setAttribute("aria-owns", ids.join(" "));
+    this.section.hidden = !this.list.querySelector(".tab-item.direct");
     this.edges();
   }
 
