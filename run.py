@@ -30,6 +30,7 @@ from tornado_chat.config import (
     Settings,
     load_or_create_cookie_secret,
     parse_args,
+    push_settings,
     security_settings,
 )
 from tornado_chat.dbserver import DBServerError, EmbeddedMariaDB
@@ -175,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             debug=args.debug,
             redis_url=args.redis_url,
             **security_settings(args),
+            **push_settings(args),
             db_timeouts=DatabaseTimeouts(args.db_connect_timeout, args.db_acquire_timeout, args.db_statement_timeout),
         )
         sockets = tornado.netutil.bind_sockets(args.port, args.address, backlog=LISTEN_BACKLOG)

@@ -36,7 +36,9 @@ SCHEMA = PROJECT_ROOT / "schema.sql"
 BEFORE_MIGRATIONS = Path(__file__).parent / "fixtures" / "schema_before_migrations.sql"
 INITIAL = MIGRATIONS_DIR / "0001_initial.sql"
 TABLES_BEFORE_MIGRATIONS = ["chat_groups", "images", "memberships", "messages", "presence", "sessions", "users"]
-TABLES = sorted([*TABLES_BEFORE_MIGRATIONS, "group_log", "group_removals", "mentions", "reactions"])
+TABLES = sorted([
+    *TABLES_BEFORE_MIGRATIONS, "group_log", "group_removals", "mentions", "push_subscriptions", "reactions",
+])
 AT = datetime.datetime(2024, 5, 6, 7, 8, 9, 123000)
 
 # The schema as information_schema describes it, one query per part; schema_migrations,

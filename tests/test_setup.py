@@ -24,7 +24,7 @@ from .support.http import PASSWORD, free_port, unique
 from .support.servers import make_settings
 
 TABLES = {"users", "sessions", "chat_groups", "memberships", "messages", "presence", "images", "schema_migrations",
-          "reactions", "mentions", "group_log", "group_removals"}
+          "reactions", "mentions", "group_log", "group_removals", "push_subscriptions"}
 
 
 def run_py(*args: str, env: dict[str, str] | None = None, **kwargs: object) -> subprocess.CompletedProcess[str]:

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    load_pem_private_key,
+)
 
 from .ratelimit import Limit
 
@@ -20,6 +29,15 @@ DEFAULT_LIMITS = {"register": "60/h:10", "send": "20/s:60", "upload": "1/s:10", 
 # so the proxy, not the app, ends its idle connections.
 IDLE_CONNECTION_TIMEOUT = 120.0
 SECONDS_PER_DAY = 86400.0
+# Web Push: the push services of the major browsers (a prefix each; ``*.`` allows every subdomain).
+DEFAULT_PUSH_ENDPOINTS = (
+    "https://fcm.googleapis.com/",
+    "https://updates.push.services.mozilla.com/",
+    "https://web.push.apple.com/",
+    "https://*.notify.windows.com/",
+)
+DEFAULT_VAPID_SUBJECT = "mailto:tornado_chat@localhost"
+VAPID_KEY_FILE = "vapid_private_key.pem"
 # A duration longer than this is a typo (and past ~2,000 years, subtracting it from now overflows).
 MAX_DURATION = 3650 * SECONDS_PER_DAY
 
@@ -130,6 +148,15 @@ class Settings:
     send_limit: Limit | None = Limit.parse(DEFAULT_LIMITS["send"])
     upload_limit: Limit | None = Limit.parse(DEFAULT_LIMITS["upload"])
     typing_limit: Limit | None = Limit.parse(DEFAULT_LIMITS["typing"])
+    # Web Push (services/push.py): endpoint prefixes a subscription may use; the VAPID key
+    # (PEM; None: a new one for this application only, as tests want) and the JWT's subject;
+    # messages waiting for the worker, pushes in flight at once, and one push's time limit.
+    push_endpoint_allow: tuple[str, ...] = DEFAULT_PUSH_ENDPOINTS
+    vapid_private_key: str | None = None
+    vapid_subject: str = DEFAULT_VAPID_SUBJECT
+    push_queue_size: int = 10_000
+    push_concurrency: int = 64
+    push_timeout: float = 10.0
 
 
 def load_or_create_cookie_secret(var_dir: Path) -> str:
@@ -143,6 +170,43 @@ def load_or_create_cookie_secret(var_dir: Path) -> str:
     with os.fdopen(fd, "w") as f:
         f.write(secret + "\n")
     return secret
+
+
+def load_or_create_vapid_key(var_dir: Path) -> str:
+    """The VAPID private key (PEM), generated once and kept beside the cookie secret, so the
+    browsers' subscriptions, made for its public key, survive restarts."""
+    path = var_dir / VAPID_KEY_FILE
+    if path.exists():
+        return path.read_text()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode("ascii")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(pem)
+    return pem
+
+
+def read_vapid_key(path: Path) -> str:
+    """A configured VAPID private key: a PEM file of a P-256 key (ConfigError otherwise)."""
+    try:
+        pem = path.read_text()
+        key = load_pem_private_key(pem.encode("ascii"), password=None)
+    except (OSError, ValueError, TypeError, UnicodeError) as exc:
+        raise ConfigError(f"--vapid-private-key {path}: not a readable PEM private key ({exc})") from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise ConfigError(f"--vapid-private-key {path}: a VAPID key is an EC key on P-256 (prime256v1)")
+    return pem
+
+
+def push_prefix(text: str) -> str:
+    """An endpoint prefix of --push-endpoint-allow: an http(s) URL; a bare origin gets its ``/``."""
+    parts = urlsplit(text)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(
+            f"a push endpoint prefix is an https:// URL, e.g. https://fcm.googleapis.com/; got {text!r}"
+        )
+    return text if parts.path else text + "/"
 
 
 def duration(text: str) -> float:
@@ -165,6 +229,16 @@ def limit(text: str) -> Limit | None:
         return Limit.parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def push_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The Settings fields of the Web Push flags: the VAPID key configured, or made once and kept."""
+    return {
+        "push_endpoint_allow": tuple(args.push_endpoint_allow or DEFAULT_PUSH_ENDPOINTS),
+        "vapid_private_key": read_vapid_key(args.vapid_private_key) if args.vapid_private_key
+        else load_or_create_vapid_key(args.var_dir),
+        "vapid_subject": args.vapid_subject,
+    }
 
 
 def security_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -273,6 +347,28 @@ def build_arg_parser() -> argparse.ArgumentParser:
         "access line is the largest cost of a delivery; nginx (deploy/) keeps a full access log "
         "(env CHAT_ACCESS_LOG; default: %(default)s)",
     )
+    parser.add_argument(
+        "--push-endpoint-allow",
+        action="append",
+        type=push_prefix,
+        metavar="PREFIX",
+        help="a Web Push endpoint prefix subscriptions may use (repeatable; the list replaces the default: "
+        + ", ".join(DEFAULT_PUSH_ENDPOINTS) + ")",
+    )
+    parser.add_argument(
+        "--vapid-private-key",
+        type=Path,
+        default=os.environ.get("CHAT_VAPID_PRIVATE_KEY_FILE"),
+        metavar="FILE",
+        help="PEM file of the VAPID key (EC P-256) that signs Web Push requests (env CHAT_VAPID_PRIVATE_KEY_FILE); "
+        f"default: one generated once and kept in var/{VAPID_KEY_FILE}",
+    )
+    parser.add_argument(
+        "--vapid-subject",
+        default=os.environ.get("CHAT_VAPID_SUBJECT", DEFAULT_VAPID_SUBJECT),
+        help="the VAPID contact, a mailto: or https: URL push services may write to (env CHAT_VAPID_SUBJECT; "
+        "default: %(default)s)",
+    )
     parser.add_argument("--debug", action="store_true", help="Tornado debug mode (autoreload, tracebacks in logs)")
     return parser
 
@@ -293,6 +389,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--log-format (or CHAT_LOG_FORMAT) must be text or json")
     if args.access_log not in ("lean", "full"):
         parser.error("--access-log (or CHAT_ACCESS_LOG) must be lean or full")
+    if not re.match(r"(mailto:.+@.+|https://[^/]+)", args.vapid_subject):
+        parser.error("--vapid-subject (or CHAT_VAPID_SUBJECT) must be a mailto: address or an https:// URL")
     if args.processes < 1:
         parser.error("--processes must be at least 1")
     if args.processes > 1 and not args.redis_url:

@@ -6,11 +6,14 @@ code, before anything is stored.
 
 from __future__ import annotations
 
+import base64
 import re
 import unicodedata
 from typing import Any
+from urllib.parse import urlsplit
 
 import regex
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import permissions
 
@@ -218,3 +221,79 @@ def emoji(raw: str) -> str:
     if len(raw) > EMOJI_MAX_CODE_POINTS or not EMOJI_RE.fullmatch(raw):
         raise Invalid("invalid_emoji", "emoji must be one emoji, such as 👍, ❤️ or 👍🏽")
     return _EMOJI_SELECTOR_NEEDED.sub("\\1\ufe0f", _EMOJI_SELECTOR_REDUNDANT.sub("\\1", raw))
+
+
+# Web Push subscriptions: PushSubscription.toJSON() of a browser.
+ENDPOINT_MAX_CHARS = 1000
+ENDPOINT_RE = re.compile(rf"[\x21-\x7e]{{1,{ENDPOINT_MAX_CHARS}}}\Z")  # printable ASCII, no spaces
+P256DH_BYTES = 65  # an uncompressed P-256 point
+AUTH_BYTES = 16
+_BASE64URL_RE = re.compile(r"[A-Za-z0-9_-]+={0,2}\Z")
+
+
+def _subscription_invalid(why: str) -> Invalid:
+    return Invalid("invalid_subscription", why)
+
+
+def push_endpoint(value: Any) -> str:
+    """An endpoint as a string of printable ASCII (to unsubscribe: whether it is allowed does not matter)."""
+    if not isinstance(value, str) or not ENDPOINT_RE.match(value):
+        raise _subscription_invalid(f"endpoint must be a URL of at most {ENDPOINT_MAX_CHARS} ASCII characters")
+    return value
+
+
+def endpoint_allowed(endpoint: str, allowed: tuple[str, ...]) -> bool:
+    """Whether ``endpoint`` starts with one of the ``allowed`` prefixes; a prefix whose host starts
+    with ``*.`` allows every subdomain of the rest (``https://*.notify.windows.com/``)."""
+    try:
+        parts = urlsplit(endpoint)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        return False
+    if parts.scheme not in ("https", "http") or not parts.hostname or "@" in parts.netloc:
+        return False
+    for prefix in allowed:
+        rule = urlsplit(prefix)
+        if rule.netloc.startswith("*."):
+            suffix = rule.netloc[1:].lower()  # ".notify.windows.com"
+            if (parts.scheme == rule.scheme and parts.netloc.lower().endswith(suffix)
+                    and len(parts.netloc) > len(suffix) and parts.path.startswith(rule.path or "/")):
+                return True
+        elif endpoint.startswith(prefix):
+            return True
+    return False
+
+
+def _key_bytes(value: Any, name: str, size: int) -> bytes:
+    if not isinstance(value, str) or not _BASE64URL_RE.match(value):
+        raise _subscription_invalid(f"keys.{name} must be base64url")
+    try:
+        raw = base64.urlsafe_b64decode(value.rstrip("=") + "=" * (-len(value.rstrip("=")) % 4))
+    except ValueError:
+        raise _subscription_invalid(f"keys.{name} must be base64url") from None
+    if len(raw) != size:
+        raise _subscription_invalid(f"keys.{name} must be {size} bytes")
+    return raw
+
+
+def push_subscription(body: dict[str, Any], allowed: tuple[str, ...]) -> tuple[str, str, str]:
+    """``{"endpoint", "keys": {"p256dh", "auth"}}`` as (endpoint, p256dh, auth), the keys
+    base64url without padding; the endpoint must start with an allowed prefix, and p256dh must
+    be a point of P-256."""
+    endpoint = push_endpoint(body.get("endpoint"))
+    if not endpoint_allowed(endpoint, allowed):
+        raise _subscription_invalid("this push service is not allowed here")
+    keys = body.get("keys")
+    if not isinstance(keys, dict):
+        raise _subscription_invalid("keys must be an object with p256dh and auth")
+    p256dh = _key_bytes(keys.get("p256dh"), "p256dh", P256DH_BYTES)
+    auth = _key_bytes(keys.get("auth"), "auth", AUTH_BYTES)
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), p256dh)
+    except ValueError:
+        raise _subscription_invalid("keys.p256dh is not a point of P-256") from None
+    return endpoint, _base64url(p256dh), _base64url(auth)
+
+
+def _base64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
