@@ -39,6 +39,7 @@ from .services.members import Members
 from .services.membership_news import MembershipNews
 from .services.messages import Messages
 from .services.presence import Presence
+from .services.push import PushService
 from .store import Store
 from .store.migrate import migrate
 from .web.base import NotFoundHandler
@@ -87,6 +88,7 @@ class ChatApp(tornado.web.Application):
         for timer in self.parts.timers:
             timer.stop()
         await self.services.presence.stop()
+        await self.services.push.stop()
         if isinstance(self.parts.notifier, RedisNotifier):
             await self.parts.notifier.stop()
         await self.parts.store.db.close()
@@ -130,6 +132,7 @@ async def create_app(settings: Settings, **tornado_settings: Any) -> ChatApp:
     if isinstance(notifier, RedisNotifier):
         notifier.start()
     services.presence.start()
+    services.push.start()
     for timer in timers:
         timer.start()
     return app
@@ -158,6 +161,8 @@ async def _services(
     )
     metrics.watch_bcrypt(lambda: hasher.operations)
     metrics.watch_pool(store.db.pool_use)
+    push = PushService(store.push, presence, settings)
+    metrics.watch_push(push.figures)
     if isinstance(notifier, RedisNotifier):
         metrics.watch_redis(lambda: float(notifier.connected), lambda: notifier.received)
     news = MembershipNews(notifier, presence)
@@ -166,10 +171,13 @@ async def _services(
         accounts=Accounts(settings, store.accounts, notifier, sessions, hasher, throttles, limits),
         groups=groups,
         members=Members(store.members, groups, news),
-        messages=Messages(store.messages, store.groups, notifier, news, limits, metrics.messages.inc),
+        messages=Messages(
+            store.messages, store.groups, notifier, news, limits, metrics.messages.inc, push.message_stored
+        ),
         changes=Changes(store.changes, notifier),
         events=EventStream(hub, feed, metrics.delivered),
         presence=presence,
+        push=push,
         metrics=metrics,
         database_answers=store.db.answers,
     )

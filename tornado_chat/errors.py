@@ -58,3 +58,7 @@ class UserNotFound(Refused):
 
 class MemberNotFound(Refused):
     pass
+
+
+class SessionGone(Refused):
+    """The session a request came with was signed out while it ran."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -54,6 +55,9 @@ class Metrics:
 
     def watch_pool(self, pool_use: Callable[[], PoolUse]) -> None:
         self.registry.register(PoolCollector(pool_use))
+
+    def watch_push(self, counts: Callable[[], PushFigures]) -> None:
+        self.registry.register(PushCollector(counts))
 
     def delivered(self, entries: list[LogEntry]) -> None:
         if not entries:
@@ -105,6 +109,41 @@ class HotPathCollector(Collector):
             "chat_delivery_latency_seconds", "From a message being stored to an events answer carrying it",
             buckets=buckets, sum_value=latency.total,
         )
+
+
+@dataclass(frozen=True)
+class PushFigures:
+    """Web Push of this process: pushes a push service accepted, pushes given up on, messages
+    dropped from the full queue, subscriptions deleted as gone, and messages waiting now."""
+
+    sent: int
+    failed: int
+    dropped: int
+    gone: int
+    queued: int
+
+
+class PushCollector(Collector):
+    """Web Push figures, read once per scrape."""
+
+    def __init__(self, figures: Callable[[], PushFigures]) -> None:
+        self._figures = figures
+
+    def collect(self) -> Iterator[Metric]:
+        push = self._figures()
+        yield CounterMetricFamily("chat_pushes_sent", "Web Pushes a push service accepted", value=push.sent)
+        yield CounterMetricFamily(
+            "chat_pushes_failed", "Web Pushes given up on (refused, or still failing after the retries)",
+            value=push.failed,
+        )
+        yield CounterMetricFamily(
+            "chat_pushes_dropped", "Messages dropped from the full push queue, never pushed", value=push.dropped
+        )
+        yield CounterMetricFamily(
+            "chat_push_subscriptions_gone", "Subscriptions deleted because their push service answered 404 or 410",
+            value=push.gone,
+        )
+        yield GaugeMetricFamily("chat_push_queue_length", "Messages waiting for the push worker now", value=push.queued)
 
 
 class PoolCollector(Collector):

@@ -17,6 +17,7 @@ from .groups import Groups
 from .members import Members
 from .messages import Messages
 from .presence import Presence
+from .push import PushService
 
 
 @dataclass(frozen=True)
@@ -30,5 +31,6 @@ class Services:
     changes: Changes
     events: EventStream
     presence: Presence
+    push: PushService
     metrics: Metrics
     database_answers: Callable[[], Awaitable[bool]]

@@ -29,6 +29,7 @@ class Messages:
         memberships: MembershipNews,
         limits: RateLimits,
         on_stored: Callable[[], None],
+        push: Callable[[Message], None],
     ) -> None:
         self._store = store
         self._groups = groups
@@ -36,6 +37,7 @@ class Messages:
         self._memberships = memberships
         self._limits = limits
         self._on_stored = on_stored  # counted in /metrics
+        self._push = push  # Web Push to members who are not online (services/push.py): only queued here
         self._image_executor = ThreadPoolExecutor(IMAGE_WORKERS, thread_name_prefix="images")
 
     async def history(self, user: User, group_id: int, before: int, limit: int) -> list[Message]:
@@ -83,7 +85,8 @@ class Messages:
 
     async def _stored(self, stored: Stored) -> tuple[Message, bool]:
         """Tell of a stored message: first, when it opens a direct group for the other user,
-        their membership (so their polls take the group in), then the message."""
+        their membership (so their polls take the group in), then the message; a new one
+        (not a retry) also goes to the push queue, which never makes the sender wait."""
         message = stored.message
         if stored.opened_for is not None:
             await self._memberships.changed(stored.opened_for, message.group_id, joined=True)
@@ -91,4 +94,5 @@ class Messages:
             self._on_stored()
             event, created = wire.message_event(message), timestamp(message.created_at)
             self._notifier.logged(LogEntry(message.group_id, message.pos, message.seq, event, created))
+            self._push(message)
         return message, stored.created

@@ -89,6 +89,12 @@ class Presence:
             self._open_polls.pop(user.id, None)
         self._unwritten[user.id] = time.time()
 
+    def seen_here(self, user_ids: set[int]) -> set[int]:
+        """Those of ``user_ids`` online by what this process knows and may not have written
+        yet: an events request open here, or one made here within the timeout."""
+        cutoff = time.time() - self._timeout
+        return {uid for uid in user_ids if uid in self._open_polls or self._unwritten.get(uid, 0.0) > cutoff}
+
     @property
     def open_polls(self) -> int:
         return sum(self._open_polls.values())

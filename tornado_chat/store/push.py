@@ -7,6 +7,7 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..errors import SessionGone
 from ..models import utcnow
 from .database import Database, placeholders
 
@@ -33,10 +34,6 @@ class Recipients:
     subscriptions: list[Subscription]
 
 
-class NoSession(Exception):
-    """The session that would own the subscription is gone (signed out meanwhile)."""
-
-
 class PushStore:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -53,7 +50,7 @@ class PushStore:
             await cur.execute("SELECT id FROM sessions WHERE token_hash = %s AND user_id = %s", (token_hash, user_id))
             session = await cur.fetchone()
             if session is None:
-                raise NoSession()
+                raise SessionGone()
             await cur.execute(
                 "DELETE FROM push_subscriptions WHERE endpoint = %s AND user_id <> %s", (endpoint, user_id)
             )

@@ -26,6 +26,7 @@ from ..errors import (
     NotAuthor,
     NotEditable,
     NotMember,
+    SessionGone,
     TooManyReactions,
     UserNotFound,
 )
@@ -64,6 +65,7 @@ _STORAGE_ANSWERS = {
     GroupExists: (409, "group_exists", "a group with that name exists"),
     NotEditable: (409, "not_editable", "only a text message can be edited"),
     TooManyReactions: (409, "too_many_reactions", "a message has at most 20 different emoji"),
+    SessionGone: (401, "not_authenticated", "sign in first"),
 }
 # Rule breaks, missing rows and an unavailable database are answers, not server errors:
 # no traceback in the log (an outage is logged once, by storage, and in the access log's 503s).

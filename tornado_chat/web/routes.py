@@ -15,6 +15,7 @@ from .members import BanHandler, DirectHandler, MemberHandler, MembersHandler
 from .messages import MessagesHandler, TypingHandler
 from .ops import HealthHandler, MetricsHandler
 from .pages import ChatPage, LoginPage, LogoutPage, RegisterPage
+from .push import PushKeyHandler, PushSubscriptionsHandler
 
 GROUP = r"/api/groups/([^/]+)"
 # Tornado tries the rules in order, a regular expression each: the long poll, asked for
@@ -42,6 +43,8 @@ HANDLERS = [
     (GROUP + r"/images", ImagesHandler),
     (r"/images/([A-Za-z0-9_-]{32})(/thumb)?", ImageHandler),
     (GROUP + r"/typing", TypingHandler),
+    (r"/api/push", PushKeyHandler),
+    (r"/api/push/subscriptions", PushSubscriptionsHandler),
     (r"/healthz", HealthHandler),
     (r"/metrics", MetricsHandler),
 ]
