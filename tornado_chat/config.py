@@ -150,13 +150,15 @@ class Settings:
     typing_limit: Limit | None = Limit.parse(DEFAULT_LIMITS["typing"])
     # Web Push (services/push.py): endpoint prefixes a subscription may use; the VAPID key
     # (PEM; None: a new one for this application only, as tests want) and the JWT's subject;
-    # messages waiting for the worker, pushes in flight at once, and one push's time limit.
+    # messages waiting for the worker, pushes in flight at once, one push's time limit, and the
+    # first back-off after a push service's 429 or 5xx with no Retry-After (then 4 times more).
     push_endpoint_allow: tuple[str, ...] = DEFAULT_PUSH_ENDPOINTS
     vapid_private_key: str | None = None
     vapid_subject: str = DEFAULT_VAPID_SUBJECT
     push_queue_size: int = 10_000
     push_concurrency: int = 64
     push_timeout: float = 10.0
+    push_retry_delay: float = 1.0
 
 
 def load_or_create_cookie_secret(var_dir: Path) -> str:

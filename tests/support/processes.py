@@ -18,6 +18,7 @@ from pathlib import Path
 from tornado_chat.config import PROJECT_ROOT, DatabaseURL
 
 from .http import free_port
+from .servers import NO_PUSH_SERVICE
 
 NO_RATE_LIMIT_FLAGS = ("--register-limit", "off", "--send-limit", "off", "--upload-limit", "off",
                        "--typing-limit", "off")
@@ -80,7 +81,7 @@ def running_chat_processes(database: DatabaseURL, directory: Path) -> Iterator[C
         process = subprocess.Popen(
             [sys.executable, "run.py", "--port", str(port), "--database-url", database.url(),
              "--bcrypt-rounds", "4", "--var-dir", str(directory / "var"), "--cookie-secret", "test-secret",
-             *NO_RATE_LIMIT_FLAGS, *args],
+             *NO_RATE_LIMIT_FLAGS, "--push-endpoint-allow", NO_PUSH_SERVICE, *args],
             cwd=PROJECT_ROOT, stdout=log_file, stderr=subprocess.STDOUT, text=True,
         )
         chat = ChatProcess(process, f"http://127.0.0.1:{port}", log_path)

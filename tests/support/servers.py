@@ -37,12 +37,16 @@ class Server:
 
 
 NO_RATE_LIMITS = {"register_limit": None, "send_limit": None, "upload_limit": None, "typing_limit": None}
+# Web Push only ever to this machine: a test application allows no push service but a port
+# where nothing listens, unless a test names its own (tests/test_push.py runs one).
+NO_PUSH_SERVICE = "http://127.0.0.1:1/"
 
 
 def make_settings(database: DatabaseURL, **overrides: Any) -> Settings:
     """Settings for a test application: cheap bcrypt, no rate limits, then ``overrides``."""
     values: dict[str, Any] = {"database": database, "cookie_secret": "test-secret-" + "x" * 32, "bcrypt_rounds": 4}
     values.update(NO_RATE_LIMITS)  # tests of the limits (test_security.py) turn them on
+    values["push_endpoint_allow"] = (NO_PUSH_SERVICE,)
     values.update(overrides)
     return Settings(**values)
 

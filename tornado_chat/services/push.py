@@ -58,7 +58,6 @@ PUSH_TTL = 12 * 3600  # seconds a push service keeps a push for a browser that i
 JWT_LIFETIME = 12 * 3600  # RFC 8292 allows at most 24 hours
 JWT_RENEW_BEFORE = 3600  # a kept JWT is replaced when it has less than this left
 MAX_RETRIES = 2
-BACKOFF_FIRST = 1.0
 BACKOFF_FACTOR = 4.0
 BACKOFF_MAX = 60.0
 CONNECT_TIMEOUT = 5.0
@@ -160,12 +159,14 @@ class PushService:
         self._queue: deque[Message] = deque()
         self._queue_size = settings.push_queue_size
         self._timeout = settings.push_timeout
+        self._retry_delay = settings.push_retry_delay
         self._concurrency = settings.push_concurrency
         self._slots = asyncio.Semaphore(settings.push_concurrency)
         self._queued = asyncio.Event()
         self._paused: dict[str, float] = {}  # origin -> time.monotonic() before which it is left alone
         self._deliveries: set[asyncio.Task[None]] = set()
         self._backing_off = 0  # deliveries waiting out a back-off, holding no slot
+        self._busy = False  # the worker is on a message
         self._worker: asyncio.Task[None] | None = None
         self._http: AsyncHTTPClient | None = None
         self.counts = PushCounts()
@@ -181,6 +182,11 @@ class PushService:
     @property
     def in_flight(self) -> int:
         return len(self._deliveries)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued, being read or in flight: every message so far has had its pushes."""
+        return not self._queue and not self._busy and not self._deliveries
 
     def figures(self) -> PushFigures:
         c = self.counts
@@ -227,12 +233,15 @@ class PushService:
                 await self._queued.wait()
                 continue
             message = self._queue.popleft()
+            self._busy = True
             try:
                 await self._push(message)
             except DatabaseUnavailable:
                 self.counts.dropped += 1  # logged once by storage
             except Exception:
                 log.exception("pushing message %d of group %d", message.seq, message.group_id)
+            finally:
+                self._busy = False
 
     async def _push(self, message: Message) -> None:
         recipients = await self._store.recipients(
@@ -284,7 +293,7 @@ class PushService:
                     log.warning("push to %s failed: %d", where, code)
                     self.counts.failed += 1
                     return
-                delay = retry_after if retry_after is not None else BACKOFF_FIRST * BACKOFF_FACTOR ** attempt
+                delay = retry_after if retry_after is not None else self._retry_delay * BACKOFF_FACTOR ** attempt
                 delay = min(BACKOFF_MAX, delay) * random.uniform(1.0, 1.2)
                 self._paused[where] = max(self._paused.get(where, 0.0), time.monotonic() + delay)
         except DatabaseUnavailable:
