@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import urllib.parse
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,8 +38,9 @@ from tornado.routing import PathMatches
 from tornado_chat.web.routes import HANDLERS
 
 from .support.http import PASSWORD, Account, Client, Response, unique
+from .support.push import Browser
 from .support.roles import add, direct, join, leave, made, members, patch, remove, set_role, unban
-from .support.servers import Server
+from .support.servers import NO_PUSH_SERVICE, Server
 from .test_images import encode, quadrants, upload
 
 XSRF = "0123456789abcdef0123456789abcdef"
@@ -242,6 +244,26 @@ async def rename(s: Scene) -> Response:
     return await patch(s.client, s.actor, s.g, {"name": unique("renamed"), "topic": unique("topic")})
 
 
+def a_browser() -> Browser:
+    """A browser's subscription to the only push service a test application allows (nothing listens there)."""
+    name = uuid.uuid4().hex
+    return Browser(name, f"{NO_PUSH_SERVICE}push/{name}")
+
+
+async def push_subscribe(s: Scene) -> Response:
+    """Subscribe, then unsubscribe at once, so that no push is tried for the scene's messages."""
+    browser = a_browser()
+    r = await act(s, "POST", "/api/push/subscriptions", json_body=browser.subscription())
+    await act(s, "DELETE", "/api/push/subscriptions", json_body={"endpoint": browser.endpoint})
+    return r
+
+
+async def push_unsubscribe(s: Scene) -> Response:
+    browser = a_browser()
+    await act(s, "POST", "/api/push/subscriptions", json_body=browser.subscription())
+    return await act(s, "DELETE", "/api/push/subscriptions", json_body={"endpoint": browser.endpoint})
+
+
 async def upload_image(s: Scene) -> Response:
     return await upload(s.client, s.actor, s.g, encode(quadrants(), "PNG"))
 
@@ -293,6 +315,9 @@ ROUTES: dict[str, Route] = {
     "POST /api/groups": Route("POST", "/api/groups", lambda s: act(
         s, "POST", "/api/groups", json_body={"name": unique("g")})),
     "GET /api/events": Route("GET", "/api/events", lambda s: act(s, "GET", "/api/events")),
+    "GET /api/push": Route("GET", "/api/push", lambda s: act(s, "GET", "/api/push")),
+    "POST /api/push/subscriptions": Route("POST", "/api/push/subscriptions", push_subscribe),
+    "DELETE /api/push/subscriptions": Route("DELETE", "/api/push/subscriptions", push_unsubscribe),
     "GET /healthz": Route("GET", "/healthz", lambda s: act(s, "GET", "/healthz")),
     "GET /metrics": Route("GET", "/metrics", lambda s: act(s, "GET", "/metrics")),
     "GET /": Route("GET", "/", lambda s: act(s, "GET", "/")),
@@ -332,6 +357,9 @@ EVERYONE = {
     "DELETE /api/session": row(NOT_SIGNED_IN, *[GONE] * 6),
     "POST /api/groups": row(NOT_SIGNED_IN, *[CREATED] * 6),
     "GET /api/events": row(NOT_SIGNED_IN, *[OK] * 6),
+    "GET /api/push": row(NOT_SIGNED_IN, *[OK] * 6),
+    "POST /api/push/subscriptions": row(NOT_SIGNED_IN, *[CREATED] * 6),
+    "DELETE /api/push/subscriptions": row(NOT_SIGNED_IN, *[GONE] * 6),
     "GET /healthz": row(*[OK] * 7),
     "GET /metrics": row(*[OK] * 7),
     "GET /": row((302, "/login"), *[OK] * 6),
