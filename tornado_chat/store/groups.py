@@ -23,6 +23,9 @@ from .database import Database, is_duplicate, placeholders
 from .log import append_group_entries
 
 NOBODY = 0  # a viewer id no user has: the group as a log entry shows it to everyone alike
+# A direct group somebody else opened that has no message yet: neither listed for the other
+# user nor carried by their polls until its first message opens it for them.
+_UNOPENED_DIRECT = "(g.kind = 'direct' AND g.last_seq = 0 AND g.created_by <> {member})"
 
 _GROUP_COLUMNS = """
     g.id, g.name, g.created_at, u.id, u.username,
@@ -50,9 +53,11 @@ async def read_groups(
     online_since: datetime.datetime,
     ids: Iterable[int] | None = None,
     visible_only: bool = True,
+    listing: bool = False,
 ) -> list[Group]:
     """Groups sorted by name as ``viewer_id`` sees them (their role, the peer of a direct group,
-    why they were removed); ``visible_only``: only public groups and the viewer's own."""
+    why they were removed); ``visible_only``: only public groups and the viewer's own; ``listing``:
+    also not a direct group somebody else opened and nobody has written in yet (as its polls)."""
     conditions, args = [], [online_since, viewer_id, viewer_id, viewer_id]
     if ids is not None:
         id_list = list(ids)
@@ -62,6 +67,9 @@ async def read_groups(
         args.extend(id_list)
     if visible_only:
         conditions.append("(g.kind = 'public' OR m.id IS NOT NULL)")
+    if listing:
+        conditions.append(f"NOT {_UNOPENED_DIRECT.format(member='%s')}")
+        args.append(viewer_id)
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     await cur.execute(
         f"SELECT {_GROUP_COLUMNS} {_GROUP_JOINS} {where} ORDER BY COALESCE(g.name_key, LOWER(g.name)), g.id", args
@@ -135,10 +143,11 @@ class GroupStore:
         online_since: datetime.datetime,
         ids: Iterable[int] | None = None,
         visible_only: bool = True,
+        listing: bool = False,
     ) -> list[Group]:
         """Groups sorted by name, with member and online counts, as ``viewer_id`` sees them."""
         async with self._db.cursor() as cur:
-            return await read_groups(cur, viewer_id, online_since, ids, visible_only)
+            return await read_groups(cur, viewer_id, online_since, ids, visible_only, listing)
 
     async def group(self, group_id: int, viewer_id: int, online_since: datetime.datetime) -> Group:
         found = await self.groups(viewer_id, online_since, [group_id])
@@ -224,9 +233,9 @@ class GroupStore:
         position. A direct group somebody else opened reaches the user's polls with its first
         message, not before: an empty conversation opens no tab."""
         rows = await self._db.all(
-            """SELECT m.group_id, m.id, m.start_seq, m.start_pos, m.role, g.last_pos FROM memberships m
+            f"""SELECT m.group_id, m.id, m.start_seq, m.start_pos, m.role, g.last_pos FROM memberships m
                JOIN chat_groups g ON g.id = m.group_id
-               WHERE m.user_id = %s AND NOT (g.kind = 'direct' AND g.last_seq = 0 AND g.created_by <> m.user_id)""",
+               WHERE m.user_id = %s AND NOT {_UNOPENED_DIRECT.format(member="m.user_id")}""",
             (user_id,),
         )
         return {r[0]: Membership(r[1], r[0], r[2], r[3], r[4]) for r in rows}, {r[0]: r[5] for r in rows}
