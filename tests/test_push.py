@@ -82,9 +82,9 @@ def endpoints(database: DatabaseURL, account: Account) -> list[str]:
     return [row[0] for row in rows]
 
 
-def set_notify(database: DatabaseURL, account: Account, group_id: int, level: str) -> None:
-    query(database, "UPDATE memberships SET notify = %s WHERE group_id = %s AND user_id = %s",
-          (level, group_id, account.id))
+async def set_notify(client: Client, account: Account, group_id: int, level: str) -> None:
+    r = await client.request("PATCH", f"/api/groups/{group_id}/membership", {"notify": level}, token=account.token)
+    assert r.status == 200 and r.json["group"]["notify"] == level, r.body
 
 
 async def scene(client: Client, *readers: str) -> tuple[Account, dict[str, Account], dict[str, Any]]:
@@ -269,9 +269,7 @@ async def test_an_offline_member_gets_exactly_one_push_per_message_with_the_cont
     assert len(push_service.pushes) == 6
 
 
-async def test_an_online_member_gets_no_push(
-    start_app: Callable[..., Any], push_service: LocalPushService, database: DatabaseURL
-) -> None:
+async def test_an_online_member_gets_no_push(start_app: Callable[..., Any], push_service: LocalPushService) -> None:
     app, elsewhere = await start_app(), await start_app()
     client = app.client()
     sender, members, group = await scene(client, "polling_here", "polling_elsewhere", "offline")
@@ -294,14 +292,14 @@ async def test_an_online_member_gets_no_push(
 
 
 async def test_notification_levels_all_mentions_and_none_are_respected(
-    app: Server, push_service: LocalPushService, database: DatabaseURL
+    app: Server, push_service: LocalPushService
 ) -> None:
     client = app.client()
     sender, members, group = await scene(client, "all", "mentions", "none")
     browsers = {name: push_service.browser() for name in members}
     for name, account in members.items():
         await subscribe(client, account, browsers[name])
-        set_notify(database, account, group["id"], name)
+        await set_notify(client, account, group["id"], name)
     texts = ["nothing special", f"hi @{members['mentions'].username}", f"hi @{members['none'].username}"]
     for text in texts:
         assert (await client.send(sender, group["id"], text)).status == 201
@@ -312,7 +310,7 @@ async def test_notification_levels_all_mentions_and_none_are_respected(
 
 
 async def test_in_a_direct_group_every_message_counts_as_mentioning_the_other(
-    app: Server, push_service: LocalPushService, database: DatabaseURL
+    app: Server, push_service: LocalPushService
 ) -> None:
     client = app.client()
     sender = await client.register("sender")
@@ -324,7 +322,7 @@ async def test_in_a_direct_group_every_message_counts_as_mentioning_the_other(
         group = r.json["group"]
         browser = push_service.browser()
         await subscribe(client, peer, browser)
-        set_notify(database, peer, group["id"], level)
+        await set_notify(client, peer, group["id"], level)
         assert (await client.send(sender, group["id"], "just us")).status == 201
         await settled(app)
         pushed[level] = push_service.to(browser)

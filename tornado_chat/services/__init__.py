@@ -18,6 +18,7 @@ from .members import Members
 from .messages import Messages
 from .presence import Presence
 from .push import PushService
+from .read_state import ReadMarks
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Services:
     accounts: Accounts
     groups: Groups
     members: Members
+    read: ReadMarks
     messages: Messages
     changes: Changes
     events: EventStream

@@ -4,8 +4,9 @@
 one aggregate: ``accounts`` (users, sessions), ``groups`` (groups, memberships), ``members`` (the members
 list, roles, removals and bans, group details, direct groups),
 ``messages`` (sending, history, images; ``message_rows`` reads one whole), ``changes``
-(edit, delete, react), ``log`` (a group's log read back), ``presence``, ``push`` (Web Push
-subscriptions, and who a new message notifies); ``migrate``
+(edit, delete, react), ``log`` (a group's log read back), ``presence``, ``read_state``
+(read marks, unread counts, notification levels), ``push`` (Web Push subscriptions, and who a
+new message notifies); ``migrate``
 brings a database's schema up to date at start.
 """
 
@@ -23,6 +24,7 @@ from .members import MemberStore
 from .messages import MessageStore
 from .presence import PresenceStore
 from .push import PushStore
+from .read_state import ReadStore
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,12 @@ class Store:
     log: LogStore
     presence: PresenceStore
     push: PushStore
+    read: ReadStore
 
     @classmethod
     async def open(cls, url: DatabaseURL, pool_size: int, timeouts: DatabaseTimeouts) -> Store:
         db = await Database.connect(url, pool_size, timeouts)
         return cls(
             db, AccountStore(db), GroupStore(db), MemberStore(db), MessageStore(db), ChangeStore(db), LogStore(db),
-            PresenceStore(db), PushStore(db),
+            PresenceStore(db), PushStore(db), ReadStore(db),
         )
