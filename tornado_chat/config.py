@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -183,10 +185,17 @@ def load_or_create_vapid_key(var_dir: Path) -> str:
     var_dir.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
     pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode("ascii")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(pem)
-    return pem
+    # Written whole under another name, then linked into place: instances starting together on
+    # one var/ (deploy/) all end with the key of the first to link, never half a file.
+    fd, written = tempfile.mkstemp(dir=var_dir, prefix=".vapid-")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(pem)
+        with contextlib.suppress(FileExistsError):
+            os.link(written, path)
+    finally:
+        os.unlink(written)
+    return path.read_text()
 
 
 def read_vapid_key(path: Path) -> str:
