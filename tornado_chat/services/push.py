@@ -291,6 +291,7 @@ class PushService:
             task = asyncio.get_running_loop().create_task(self._deliver(subscription, body))
             self._deliveries.add(task)
             task.add_done_callback(self._deliveries.discard)
+            await asyncio.sleep(0)  # one delivery started per turn of the loop: requests interleave
 
     async def _deliver(self, subscription: Subscription, body: bytes) -> None:
         """Send one push, holding a slot (given back while waiting out a back-off)."""
