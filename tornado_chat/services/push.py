@@ -199,6 +199,7 @@ class PushService:
         self._busy = False  # the worker is on a message
         self._worker: asyncio.Task[None] | None = None
         self._http: AsyncHTTPClient | None = None
+        self._resolver: CachingResolver | None = None
         self.counts = PushCounts()
 
     @property
@@ -248,6 +249,7 @@ class PushService:
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._http is not None:
             self._http.close()
+        if self._resolver is not None:
             self._resolver.close()
 
     def message_stored(self, message: Message) -> None:
