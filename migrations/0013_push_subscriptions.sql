@@ -1,4 +1,4 @@
--- 0011: Web Push subscriptions (issue 16). One row per browser subscription of a user, made
+-- 0013: Web Push subscriptions (issue 16). One row per browser subscription of a user, made
 -- with a session: signing that session out (or its expiry) deletes it with the session row.
 -- endpoint is the push service's URL (ASCII, unique per user); p256dh and auth are the
 -- browser's keys, base64url as PushSubscription.toJSON() gives them.
