@@ -40,6 +40,7 @@ from .services.membership_news import MembershipNews
 from .services.messages import Messages
 from .services.presence import Presence
 from .services.read_state import ReadMarks
+from .services.search import Search
 from .store import Store
 from .store.migrate import migrate
 from .web.base import NotFoundHandler
@@ -152,7 +153,7 @@ async def _services(
     await hasher.prepare()
     limits = RateLimits({
         "register": settings.register_limit, "send": settings.send_limit,
-        "upload": settings.upload_limit, "typing": settings.typing_limit,
+        "upload": settings.upload_limit, "typing": settings.typing_limit, "search": settings.search_limit,
     })
     throttles = (
         _login_throttle(settings, redis_client, "user", settings.login_failures_per_user),
@@ -169,6 +170,7 @@ async def _services(
         groups=groups,
         members=Members(store.members, groups, news),
         read=ReadMarks(store.read, store.groups, groups, notifier),
+        search=Search(store.search, store.groups, limits),
         messages=Messages(store.messages, store.groups, notifier, news, limits, metrics.messages.inc),
         changes=Changes(store.changes, notifier),
         events=EventStream(hub, feed, metrics.delivered),

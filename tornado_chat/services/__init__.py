@@ -18,6 +18,7 @@ from .members import Members
 from .messages import Messages
 from .presence import Presence
 from .read_state import ReadMarks
+from .search import Search
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Services:
     groups: Groups
     members: Members
     read: ReadMarks
+    search: Search
     messages: Messages
     changes: Changes
     events: EventStream

@@ -15,6 +15,7 @@ from .members import BanHandler, DirectHandler, MemberHandler, MembersHandler
 from .messages import MessagesHandler, TypingHandler
 from .ops import HealthHandler, MetricsHandler
 from .pages import ChatPage, LoginPage, LogoutPage, RegisterPage
+from .search import SearchHandler
 
 GROUP = r"/api/groups/([^/]+)"
 # Tornado tries the rules in order, a regular expression each: the long poll, asked for
@@ -34,6 +35,7 @@ HANDLERS = [
     (GROUP + r"/members/([^/]+)", MemberHandler),
     (GROUP + r"/bans/([^/]+)", BanHandler),
     (r"/api/direct/([^/]+)", DirectHandler),
+    (r"/api/search", SearchHandler),
     (GROUP + r"/membership", MembershipHandler),
     (GROUP + r"/messages", MessagesHandler),
     (GROUP + r"/messages/([^/]+)", MessageHandler),
