@@ -12,6 +12,8 @@ CREATE TABLE IF NOT EXISTS users (
     username      VARCHAR(32) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL,
     password_hash VARCHAR(100) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
     created_at    DATETIME(3) NOT NULL,
+    -- a closed account keeps its row (its name stays taken) and can no longer sign in
+    closed_at     DATETIME(3) NULL,
     PRIMARY KEY (id),
     UNIQUE KEY users_username (username)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

@@ -17,6 +17,7 @@ DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
 # Generous for people and bots alike; bench/ turns them off.
 DEFAULT_LIMITS = {
     "register": "60/h:10", "send": "20/s:60", "upload": "1/s:10", "typing": "2/s:10", "search": "2/s:20",
+    "export": "6/h:3",
 }
 # A connection quiet this long between requests is closed: above a proxy's keep-alive (nginx: 75 s),
 # so the proxy, not the app, ends its idle connections.
@@ -127,12 +128,13 @@ class Settings:
     session_idle_timeout: float = 30 * SECONDS_PER_DAY
     session_touch_interval: float = 600.0
     # Token buckets (ratelimit.py), None for no limit: registrations per address,
-    # sends, uploads, typing notices and searches per user.
+    # sends, uploads, typing notices, searches and exports per user.
     register_limit: Limit | None = Limit.parse(DEFAULT_LIMITS["register"])
     send_limit: Limit | None = Limit.parse(DEFAULT_LIMITS["send"])
     upload_limit: Limit | None = Limit.parse(DEFAULT_LIMITS["upload"])
     typing_limit: Limit | None = Limit.parse(DEFAULT_LIMITS["typing"])
     search_limit: Limit | None = Limit.parse(DEFAULT_LIMITS["search"])
+    export_limit: Limit | None = Limit.parse(DEFAULT_LIMITS["export"])
 
 
 def load_or_create_cookie_secret(var_dir: Path) -> str:
@@ -179,6 +181,7 @@ def security_settings(args: argparse.Namespace) -> dict[str, Any]:
         "upload_limit": args.upload_limit,
         "typing_limit": args.typing_limit,
         "search_limit": args.search_limit,
+        "export_limit": args.export_limit,
     }
 
 
@@ -234,7 +237,7 @@ def build_arg_parser() -> argparse.ArgumentParser:
     )
     for name, what in (("register", "registrations per client address"), ("send", "messages sent per user"),
                        ("upload", "image uploads per user"), ("typing", "typing notices per user"),
-                       ("search", "searches per user")):
+                       ("search", "searches per user"), ("export", "data exports per user")):
         parser.add_argument(
             f"--{name}-limit",
             type=limit,

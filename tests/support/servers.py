@@ -38,6 +38,7 @@ class Server:
 
 NO_RATE_LIMITS = {
     "register_limit": None, "send_limit": None, "upload_limit": None, "typing_limit": None, "search_limit": None,
+    "export_limit": None,
 }
 
 

@@ -19,6 +19,7 @@ from .messages import Messages
 from .presence import Presence
 from .read_state import ReadMarks
 from .search import Search
+from .your_data import YourData
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Services:
     search: Search
     messages: Messages
     changes: Changes
+    your_data: YourData
     events: EventStream
     presence: Presence
     metrics: Metrics
