@@ -309,6 +309,10 @@ ROUTES: dict[str, Route] = {
     "POST /api/groups": Route("POST", "/api/groups", lambda s: act(
         s, "POST", "/api/groups", json_body={"name": unique("g")})),
     "GET /api/events": Route("GET", "/api/events", lambda s: act(s, "GET", "/api/events")),
+    "GET /api/me/export": Route("GET", "/api/me/export", lambda s: act(s, "GET", "/api/me/export")),
+    # the account itself is closed in test_your_data.py; here only who gets as far as the password
+    "DELETE /api/me (a wrong password)": Route("DELETE", "/api/me", lambda s: act(
+        s, "DELETE", "/api/me", json_body={"password": "not the password"})),
     "GET /healthz": Route("GET", "/healthz", lambda s: act(s, "GET", "/healthz")),
     "GET /metrics": Route("GET", "/metrics", lambda s: act(s, "GET", "/metrics")),
     "GET /": Route("GET", "/", lambda s: act(s, "GET", "/")),
@@ -349,6 +353,8 @@ EVERYONE = {
     "DELETE /api/session": row(NOT_SIGNED_IN, *[GONE] * 6),
     "POST /api/groups": row(NOT_SIGNED_IN, *[CREATED] * 6),
     "GET /api/events": row(NOT_SIGNED_IN, *[OK] * 6),
+    "GET /api/me/export": row(NOT_SIGNED_IN, *[OK] * 6),
+    "DELETE /api/me (a wrong password)": row(NOT_SIGNED_IN, *[(401, "invalid_credentials")] * 6),
     "GET /healthz": row(*[OK] * 7),
     "GET /metrics": row(*[OK] * 7),
     "GET /": row((302, "/login"), *[OK] * 6),
