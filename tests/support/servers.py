@@ -36,7 +36,10 @@ class Server:
             await asyncio.sleep(0.05)
 
 
-NO_RATE_LIMITS = {"register_limit": None, "send_limit": None, "upload_limit": None, "typing_limit": None}
+NO_RATE_LIMITS = {
+    "register_limit": None, "send_limit": None, "upload_limit": None, "typing_limit": None, "search_limit": None,
+    "export_limit": None,
+}
 # Web Push only ever to this machine: a test application allows no push service but a port
 # where nothing listens, unless a test names its own (tests/test_push.py runs one).
 NO_PUSH_SERVICE = "http://127.0.0.1:1/"

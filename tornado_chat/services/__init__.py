@@ -19,6 +19,8 @@ from .messages import Messages
 from .presence import Presence
 from .push import PushService
 from .read_state import ReadMarks
+from .search import Search
+from .your_data import YourData
 
 
 @dataclass(frozen=True)
@@ -29,8 +31,10 @@ class Services:
     groups: Groups
     members: Members
     read: ReadMarks
+    search: Search
     messages: Messages
     changes: Changes
+    your_data: YourData
     events: EventStream
     presence: Presence
     push: PushService

@@ -5,7 +5,8 @@ one aggregate: ``accounts`` (users, sessions), ``groups`` (groups, memberships),
 list, roles, removals and bans, group details, direct groups),
 ``messages`` (sending, history, images; ``message_rows`` reads one whole), ``changes``
 (edit, delete, react), ``log`` (a group's log read back), ``presence``, ``read_state``
-(read marks, unread counts, notification levels), ``push`` (Web Push subscriptions, and who a
+(read marks, unread counts, notification levels), ``search`` (full-text search),
+``your_data`` (a user's export, closing an account), ``push`` (Web Push subscriptions, and who a
 new message notifies); ``migrate``
 brings a database's schema up to date at start.
 """
@@ -25,6 +26,8 @@ from .messages import MessageStore
 from .presence import PresenceStore
 from .push import PushStore
 from .read_state import ReadStore
+from .search import SearchStore
+from .your_data import YourDataStore
 
 
 @dataclass(frozen=True)
@@ -41,11 +44,13 @@ class Store:
     presence: PresenceStore
     push: PushStore
     read: ReadStore
+    search: SearchStore
+    your_data: YourDataStore
 
     @classmethod
     async def open(cls, url: DatabaseURL, pool_size: int, timeouts: DatabaseTimeouts) -> Store:
         db = await Database.connect(url, pool_size, timeouts)
         return cls(
             db, AccountStore(db), GroupStore(db), MemberStore(db), MessageStore(db), ChangeStore(db), LogStore(db),
-            PresenceStore(db), PushStore(db), ReadStore(db),
+            PresenceStore(db), PushStore(db), ReadStore(db), SearchStore(db), YourDataStore(db),
         )
