@@ -135,13 +135,27 @@ export class Conversation {
   }
 
   arrived(state, message, mine) {
-    this.lines.arrived(state, message, mine, state === this.state);
     if (state !== this.state) return;
     this.add(message, { toBottom: mine });
     if (mine) return;
     const name = message.user.username;
+    const text = message.text || "";
     this.announcer.say(message.image ? this.t("{name} sent an image", { name })
-      : this.t("{name}: {text}", { name, text: message.text || "" }));
+      : this.store.mentionsMe(state, message) ? this.t("{name} mentioned you: {text}", { name, text })
+        : this.t("{name}: {text}", { name, text }));
+  }
+
+  // Whether the open group's newest message is (at least partly) in view in the list.
+  newestInView() {
+    const state = this.state;
+    if (!state || this.dom.conversation.hidden) return false;
+    let newest = null;
+    for (const message of state.messages.values()) if (!newest || message.seq > newest.seq) newest = message;
+    const node = newest && this.timeline.nodes.get(newest.id);
+    if (!node) return false;
+    const box = this.log.getBoundingClientRect();
+    const rect = node.getBoundingClientRect();
+    return box.height > 0 && rect.top < box.bottom && rect.bottom > box.top;
   }
 
   add(message, { toBottom = false } = {}) {
