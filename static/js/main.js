@@ -215,7 +215,7 @@ $("messages").addEventListener("click", (event) => {
 });
 new TypingLine($("typing"), store, { t });
 // Before the composer: the suggestions after "@" take their keys first.
-new MentionBox({ message: $("message"), list: $("mention-options"), status: $("mention-status") }, store, { t, format });
+new MentionBox({ message: $("message"), popup: $("mention-popup"), list: $("mention-options"), status: $("mention-status") }, store, { t, format });
 new Composer(
   {
     form: $("composer"), message: $("message"), send: $("send"), counter: $("counter"), attach: $("attach"),

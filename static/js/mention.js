@@ -19,7 +19,7 @@ const fold = (text) => text.normalize("NFD").replace(/\p{M}/gu, "").toLocaleLowe
 const TYPED = /(?:^|[^\p{L}\p{N}_@])@([\p{L}\p{N}_]{0,32})$/u;
 
 export class MentionBox {
-  // dom: {message, list, status}
+  // dom: {message, popup (the list and a hint, shown together), list, status}
   constructor(dom, store, { t, format }) {
     this.dom = dom;
     this.store = store;
@@ -37,7 +37,7 @@ export class MentionBox {
     box.addEventListener("blur", () => setTimeout(() => {
       if (document.activeElement !== box) this.close();
     }, 150));
-    dom.list.addEventListener("pointerdown", (event) => event.preventDefault()); // the focus stays in the box
+    dom.popup.addEventListener("pointerdown", (event) => event.preventDefault()); // the focus stays in the box
     dom.list.addEventListener("click", (event) => {
       const option = event.target.closest('[role="option"]');
       if (option) this.pick(Number(option.dataset.index));
@@ -49,7 +49,7 @@ export class MentionBox {
   }
 
   isOpen() {
-    return !this.dom.list.hidden;
+    return !this.dom.popup.hidden;
   }
 
   // The members of the open group: fetched once a minute at most, the reader left out.
@@ -119,16 +119,17 @@ export class MentionBox {
         other: (n) => this.t("{count} people to mention. Up and down arrows to choose, Enter to pick.", { count: n }),
       });
     }
-    list.hidden = false;
+    this.dom.popup.hidden = false;
     message.setAttribute("aria-controls", list.id);
     this.move(keep);
   }
 
   close() {
-    const { list, message } = this.dom;
+    const { list, message, popup, status } = this.dom;
     this.query = null;
-    if (list.hidden) return;
-    list.hidden = true;
+    if (popup.hidden) return;
+    status.textContent = "";
+    popup.hidden = true;
     list.replaceChildren();
     this.shown = [];
     message.removeAttribute("aria-activedescendant");

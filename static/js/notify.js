@@ -126,6 +126,7 @@ export class Notifications {
     const blocked = this.supported && Notification.permission === "denied";
     enable.hidden = !this.supported || blocked || this.on();
     disable.hidden = !this.on();
+    state.classList.toggle("on", this.on());
     state.textContent = !this.supported ? this.t("This browser cannot show notifications.")
       : blocked ? this.t("Notifications are blocked for this site. Allow them in your browser's site settings.")
         : this.on() ? this.t("Notifications are on for this device.") : this.t("Notifications are off for this device.");
