@@ -7,10 +7,10 @@ group's image message, then the owner removed them, with ``?ban=true`` for the f
 
 The groups (``KINDS``): public, private and direct. A direct group has two members and no
 roles that matter, so its rows map the callers thus: ``owner`` is the user who opened it
-(``PUT /api/direct/{peer}``, its ``created_by``), ``member`` is that peer (a member since the
-first message); ``moderator``, ``banned`` and ``removed`` cannot exist there (no one can be
-made moderator, removed or banned: those calls are ``403 not_allowed``, as the owner and member
-rows show), so those three cells are skipped, with that reason.
+(``PUT /api/direct/{peer}``, its ``created_by``), ``member`` is that peer (a member from its
+start); ``moderator``, ``banned`` and ``removed`` cannot exist there (no one can be made
+moderator, removed or banned: those calls are ``403 not_allowed``, as the owner and member rows
+show), so those three scenes are not generated (``NOT_IN_A_DIRECT_GROUP`` says why).
 
 Time: one scene per (kind, role) - the group built once - and every route called in it; a
 test collects every mismatch into one table. Calls that change something act on objects
@@ -276,6 +276,10 @@ ROUTES: dict[str, Route] = {
     "POST images": Route("POST", "/api/groups/1/images", upload_image),
     "POST typing": Route("POST", "/api/groups/1/typing", lambda s: act(s, "POST", "/api/groups/{g}/typing")),
     "GET online": Route("GET", "/api/groups/1/online", lambda s: act(s, "GET", "/api/groups/{g}/online")),
+    "PUT read": Route("PUT", "/api/groups/1/read", lambda s: act(
+        s, "PUT", "/api/groups/{g}/read", json_body={"seq": 1})),
+    "PATCH membership (notify)": Route("PATCH", "/api/groups/1/membership", lambda s: act(
+        s, "PATCH", "/api/groups/{g}/membership", json_body={"notify": "mentions"})),
     "PATCH message (another's)": Route("PATCH", "/api/groups/1/messages/1", edit_others),
     "DELETE message (another's)": Route("DELETE", "/api/groups/1/messages/1", delete_others),
     "PUT reaction": Route("PUT", f"/api/groups/1/messages/1/reactions/{THUMBS_UP}", lambda s: react(s, "PUT")),
@@ -357,6 +361,8 @@ PUBLIC = {
     "POST images": members_only(CREATED, NOT_MEMBER),
     "POST typing": members_only(GONE, NOT_MEMBER),
     "GET online": members_only(OK, NOT_MEMBER),
+    "PUT read": members_only(OK, NOT_MEMBER),
+    "PATCH membership (notify)": members_only(OK, NOT_MEMBER),
     "PATCH message (another's)": members_only(NOT_AUTHOR, NOT_MEMBER),
     "DELETE message (another's)": row(NOT_SIGNED_IN, NOT_MEMBER, NOT_ALLOWED, GONE, GONE, NOT_MEMBER, NOT_MEMBER),
     "PUT reaction": members_only(OK, NOT_MEMBER),
@@ -400,6 +406,8 @@ DIRECT = {
     "POST images": direct_row(NOT_SIGNED_IN, NO_GROUP, CREATED),
     "POST typing": direct_row(NOT_SIGNED_IN, NO_GROUP, GONE),
     "GET online": direct_row(NOT_SIGNED_IN, NO_GROUP, OK),
+    "PUT read": direct_row(NOT_SIGNED_IN, NO_GROUP, OK),
+    "PATCH membership (notify)": direct_row(NOT_SIGNED_IN, NO_GROUP, OK),
     "PATCH message (another's)": direct_row(NOT_SIGNED_IN, NO_GROUP, NOT_AUTHOR),
     "DELETE message (another's)": direct_row(NOT_SIGNED_IN, NO_GROUP, NOT_ALLOWED),  # the author only
     "PUT reaction": direct_row(NOT_SIGNED_IN, NO_GROUP, OK),

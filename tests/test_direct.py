@@ -176,7 +176,7 @@ async def test_the_first_message_reaches_the_other_users_poll_as_membership_then
     assert messages(events) == [first]
 
 
-async def test_both_are_members_from_its_start_but_the_others_polls_take_it_in_with_its_first_message(
+async def test_both_are_members_from_its_start_but_the_other_sees_it_listed_and_polled_from_its_first_message(
     server: Server,
 ) -> None:
     client = server.client()
@@ -188,9 +188,12 @@ async def test_both_are_members_from_its_start_but_the_others_polls_take_it_in_w
     assert await history(client, bob, group["id"]) == []
     quiet, cursor = await collect(client, bob, cursor, lambda ev: False, limit=1.0)
     assert of_type(quiet, "membership") == []
+    assert group["id"] not in await listed(client, bob)
+    assert group["id"] in await listed(client, ana)
     await sent(client, ana, group["id"], "hi bob")
     events, _ = await collect(client, bob, cursor, lambda ev: bool(messages(ev)))
     assert [e["group_id"] for e in of_type(events, "membership")] == [group["id"]]
+    assert group["id"] in await listed(client, bob)
 
 
 async def test_both_see_the_whole_conversation(client: Client) -> None:

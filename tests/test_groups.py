@@ -14,7 +14,10 @@ from .support.http import Account, Client, unique
 from .support.servers import Server
 
 ISO_UTC_MS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\Z")
-GROUP_KEYS = {"id", "name", "created_at", "created_by", "members", "online", "joined", "kind", "topic", "role", "peer"}
+GROUP_KEYS = {
+    "id", "name", "created_at", "created_by", "members", "online", "joined", "kind", "topic", "role", "peer",
+    "last_read_seq", "unread", "unread_mentions", "notify",
+}
 MISSING = object()  # a request body without the field at all
 NO_SUCH_GROUP = 9_000_000_000_000_000_000  # a valid id (below 2**63) that names no group
 

@@ -39,6 +39,7 @@ from .services.members import Members
 from .services.membership_news import MembershipNews
 from .services.messages import Messages
 from .services.presence import Presence
+from .services.read_state import ReadMarks
 from .store import Store
 from .store.migrate import migrate
 from .web.base import NotFoundHandler
@@ -87,6 +88,7 @@ class ChatApp(tornado.web.Application):
         for timer in self.parts.timers:
             timer.stop()
         await self.services.presence.stop()
+        await self.services.read.stop()
         if isinstance(self.parts.notifier, RedisNotifier):
             await self.parts.notifier.stop()
         await self.parts.store.db.close()
@@ -166,6 +168,7 @@ async def _services(
         accounts=Accounts(settings, store.accounts, notifier, sessions, hasher, throttles, limits),
         groups=groups,
         members=Members(store.members, groups, news),
+        read=ReadMarks(store.read, store.groups, groups, notifier),
         messages=Messages(store.messages, store.groups, notifier, news, limits, metrics.messages.inc),
         changes=Changes(store.changes, notifier),
         events=EventStream(hub, feed, metrics.delivered),

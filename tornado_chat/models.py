@@ -55,6 +55,7 @@ class Group:
     peer: User | None = None
     removed_by: User | None = None
     banned: bool = False
+    read: ReadState | None = None  # the viewer's, when a member
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,28 @@ class Membership:
     start_seq: int
     start_pos: int = 0  # where in the group's log the view starts (the log position at the join)
     role: str = "member"
+    last_read_seq: int = 0
+    notify: str = "all"
+
+    @property
+    def read_stamp(self) -> int:
+        """The read state as one number (read up to, and the notification level), which a cursor
+        carries so that any process can tell whether the client's copy is current."""
+        return self.last_read_seq * len(NOTIFY_LEVELS) + NOTIFY_LEVELS.index(self.notify)
+
+
+NOTIFY_LEVELS = ("all", "mentions", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadState:
+    """What a member has read of a group and what notifies them: a ``read`` event's content."""
+
+    group_id: int
+    last_read_seq: int
+    unread: int
+    unread_mentions: int
+    notify: str
 
 
 @dataclass(frozen=True, slots=True)

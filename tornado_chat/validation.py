@@ -13,6 +13,7 @@ from typing import Any
 import regex
 
 from . import permissions
+from .models import NOTIFY_LEVELS
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9_]{3,32}\Z")
 PASSWORD_MIN_CHARS = 8
@@ -124,6 +125,19 @@ def topic(value: Any) -> str:
     if any(unicodedata.category(ch) == "Cc" for ch in text):
         raise Invalid("invalid_topic", "topic must not contain control characters")
     return text
+
+
+def notify_level(value: Any) -> str:
+    if value not in NOTIFY_LEVELS:
+        raise Invalid("invalid_notify", "notify must be \"all\", \"mentions\" or \"none\"")
+    return value
+
+
+def read_seq(value: Any) -> int:
+    """A seq read up to: a non-negative integer (JSON's true and false are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
+        raise Invalid("invalid_seq", "seq must be a non-negative integer")
+    return value
 
 
 def role(value: Any) -> str:

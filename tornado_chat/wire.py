@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from .models import Group, ImageRef, Member, Message, ReplyRef, User
+from .models import Group, ImageRef, Member, Message, ReadState, ReplyRef, User
 
 
 def dumps(payload: Any) -> str:
@@ -52,6 +52,10 @@ def group(g: Group) -> dict[str, Any]:
         "topic": g.topic,
         "role": g.role,
         "peer": user(g.peer) if g.peer else None,
+        "last_read_seq": g.read.last_read_seq if g.read else None,
+        "unread": g.read.unread if g.read else None,
+        "unread_mentions": g.read.unread_mentions if g.read else None,
+        "notify": g.read.notify if g.read else None,
     }
 
 
@@ -127,6 +131,15 @@ def membership_event(g: Group, joined: bool) -> str:
         event["removed_by"] = user(g.removed_by) if g.removed_by else None
         event["banned"] = g.banned
     return dumps(event)
+
+
+def read_event(r: ReadState) -> str:
+    """The user's read state of a group moved (on any device); ``notify`` rides along (an
+    addition to the contract), so a level set on one device shows on the others."""
+    return dumps({
+        "type": "read", "group_id": r.group_id, "last_read_seq": r.last_read_seq, "unread": r.unread,
+        "unread_mentions": r.unread_mentions, "notify": r.notify,
+    })
 
 
 def group_changed_event(g: Group) -> str:

@@ -238,7 +238,7 @@ def test_merged_presence_of_no_changes_is_empty() -> None:
 def test_messages_held_while_loading_follow_the_ones_read() -> None:
     channel = Channel(GROUP, 0)
     channel.pending = {5: entry(5), 4: entry(4), 7: entry(7)}
-    channel.loaded([entry(2), entry(3)], 3)
+    channel.loaded([entry(2), entry(3)], 3, 3)
     assert positions(channel.recent_after(1)) == [2, 3, 4, 5]
     assert channel.last_pos == 5
     assert list(channel.pending) == [7]  # still ahead of a gap

@@ -19,7 +19,7 @@ def cursor_text(*entries: str, epoch: str = EPOCH, position: int | str = 0) -> s
 
 
 def test_a_cursor_round_trips_through_its_text() -> None:
-    cursor = Cursor(EPOCH, 42, {7: (3, 120, 2**32 - 1), 2: (9, 0, 0), MAX_ID: (MAX_ID, MAX_ID, 12345)})
+    cursor = Cursor(EPOCH, 42, {7: (3, 120, 2**32 - 1, 7), 2: (9, 0, 0, None), MAX_ID: (MAX_ID, MAX_ID, 12345, 0)})
     assert Cursor.decode(cursor.encode()) == cursor
 
 
@@ -30,8 +30,8 @@ def test_a_cursor_with_no_groups_round_trips() -> None:
 
 
 def test_the_same_cursor_encodes_to_the_same_text_whatever_the_order_of_its_groups() -> None:
-    one = Cursor(EPOCH, 5, {1: (1, 1, 1), 2: (2, 2, 2)})
-    other = Cursor(EPOCH, 5, {2: (2, 2, 2), 1: (1, 1, 1)})
+    one = Cursor(EPOCH, 5, {1: (1, 1, 1, 1), 2: (2, 2, 2, None)})
+    other = Cursor(EPOCH, 5, {2: (2, 2, 2, None), 1: (1, 1, 1, 1)})
     assert one.encode() == other.encode()
 
 
@@ -54,7 +54,8 @@ def test_an_invalid_cursor_is_a_value_error() -> None:
         f"c1.{EPOCH}.{'1' * 20}.",  # position over 19 digits
         f"c1.{EPOCH}.\u0663.",  # a digit, but not an ASCII one
         f"c1.{EPOCH}.0.1-1-1",  # three fields
-        f"c1.{EPOCH}.0.1-1-1-1-1",  # five fields
+        f"c1.{EPOCH}.0.1-1-1-1-1-1",  # six fields
+        f"c1.{EPOCH}.0.1-1-1-1-{'1' * 21}",  # a read stamp over 20 digits
         f"c1.{EPOCH}.0.1-1-1-1_",  # a trailing separator
         f"c1.{EPOCH}.0._1-1-1-1",
         f"c1.{EPOCH}.0.1-1-1-{'1' * 11}",  # digest over 10 digits
@@ -85,7 +86,7 @@ def test_an_id_or_seq_above_max_id_is_an_invalid_cursor(bad_entry: str) -> None:
 
 def test_ids_and_seq_of_exactly_max_id_are_accepted() -> None:
     decoded = Cursor.decode(cursor_text(entry(MAX_ID, MAX_ID, MAX_ID)))
-    assert decoded.groups == {MAX_ID: (MAX_ID, MAX_ID, 0)}
+    assert decoded.groups == {MAX_ID: (MAX_ID, MAX_ID, 0, None)}
 
 
 def test_a_position_above_max_id_is_an_invalid_cursor() -> None:
@@ -107,7 +108,7 @@ def test_a_zero_group_or_membership_id_is_an_invalid_cursor(bad_entry: str) -> N
 
 
 def test_a_zero_seq_and_a_zero_digest_are_accepted() -> None:
-    assert Cursor.decode(cursor_text(entry(seq=0, digest=0))).groups == {1: (1, 0, 0)}
+    assert Cursor.decode(cursor_text(entry(seq=0, digest=0))).groups == {1: (1, 0, 0, None)}
 
 
 def well_formed_text_of(length: int) -> str:
@@ -132,3 +133,12 @@ def test_a_well_formed_cursor_of_max_cursor_chars_is_accepted() -> None:
 def test_a_well_formed_cursor_longer_than_max_cursor_chars_is_an_invalid_cursor() -> None:
     with pytest.raises(InvalidCursor):
         Cursor.decode(well_formed_text_of(MAX_CURSOR_CHARS + 1))
+
+
+def test_a_cursor_made_before_read_state_reads_as_one_whose_read_state_is_current() -> None:
+    assert Cursor.decode(f"c1.{EPOCH}.0.4-5-6-7").groups == {4: (5, 6, 7, None)}
+
+
+def test_a_read_stamp_past_the_largest_possible_is_an_invalid_cursor() -> None:
+    with pytest.raises(InvalidCursor):
+        Cursor.decode(f"c1.{EPOCH}.0.4-5-6-7-{'9' * 20}")

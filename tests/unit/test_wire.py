@@ -54,6 +54,7 @@ def test_a_group_in_json() -> None:
     assert wire.group(GROUP) == {
         "id": 7, "name": "Café", "created_at": "2024-12-31T23:59:59.999Z", "created_by": {"id": 1, "username": "ana"},
         "members": 3, "online": 1, "joined": True, "kind": "public", "topic": "", "role": "owner", "peer": None,
+        "last_read_seq": None, "unread": None, "unread_mentions": None, "notify": None,
     }
 
 

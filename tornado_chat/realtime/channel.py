@@ -79,6 +79,9 @@ class Channel:
     def __init__(self, group_id: int, position: int) -> None:
         self.group_id = group_id
         self.last_pos: int | None = None
+        # The newest message's seq, while memory has followed every entry since it was read
+        # (None: not known): a reader at or past it has nothing unread here.
+        self.last_seq: int | None = None
         self.recent: deque[LogEntry] = deque(maxlen=RECENT_ENTRIES)
         self.pending: dict[int, LogEntry] = {}
         self.loading = False
@@ -101,13 +104,17 @@ class Channel:
         while (following := self.pending.pop(self.last_pos + 1, None)) is not None:
             self.recent.append(following)
             self.last_pos = following.pos
+            if self.last_seq is not None:
+                self.last_seq = max(self.last_seq, following.seq)
             advanced = True
         return advanced
 
-    def loaded(self, newest: list[LogEntry], last_pos: int) -> None:
-        """The group's newest entries read from the database; what arrived meanwhile follows them."""
+    def loaded(self, newest: list[LogEntry], last_pos: int, last_seq: int) -> None:
+        """The group's newest entries read from the database (``last_seq`` read just before them);
+        what arrived meanwhile follows them."""
         self.recent.extend(newest)
         self.last_pos = last_pos
+        self.last_seq = max([last_seq, *(e.seq for e in newest)])
         held, self.pending = self.pending, {}
         for entry in sorted(held.values(), key=lambda e: e.pos):
             self.add(entry)
@@ -117,6 +124,7 @@ class Channel:
         self.recent.clear()
         self.pending.clear()
         self.last_pos = pos
+        self.last_seq = None
 
     def recent_after(self, pos: int) -> list[LogEntry] | None:
         """Entries with a greater pos from memory; None when memory no longer reaches back."""

@@ -11,11 +11,12 @@ lists, and keeps each polling user's memberships so that a re-poll costs no quer
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Iterable
 
-from ..models import Group, LogEntry, Membership, online_since
+from ..models import Group, LogEntry, Membership, ReadState, online_since
 from ..store import Store
 from ..store.database import DatabaseUnavailable
 from .channel import RECENT_ENTRIES, Channel
@@ -64,6 +65,27 @@ class Feed:
         else:
             self._memberships.pop(user_id, None)
 
+    def read_moved(self, user_id: int, group_id: int, last_read_seq: int | None, notify: str | None) -> None:
+        """Bring the cached membership's read state up to date in place, so that the user's polls,
+        which hold the same mapping, see it when woken without reading the database."""
+        cached = self._memberships.get(user_id)
+        membership = None if cached is None else cached[0].get(group_id)
+        if membership is None:
+            return
+        read = membership.last_read_seq if last_read_seq is None else max(last_read_seq, membership.last_read_seq)
+        cached[0][group_id] = dataclasses.replace(
+            membership, last_read_seq=read, notify=membership.notify if notify is None else notify
+        )
+
+    async def read_state(self, user_id: int, membership: Membership, upto_pos: int) -> ReadState | None:
+        """The user's read state of a group as of log position ``upto_pos``: from memory when it is
+        certain that nothing is unread (read up to the newest message this process knows of),
+        else from the database."""
+        channel = self._hub.known_channel(membership.group_id)
+        if channel is not None and channel.last_seq is not None and membership.last_read_seq >= channel.last_seq:
+            return ReadState(membership.group_id, membership.last_read_seq, 0, 0, membership.notify)
+        return await self._store.read.state(user_id, membership.group_id, upto_pos)
+
     # The log
 
     async def entries_after(
@@ -99,9 +121,11 @@ class Feed:
         self._loads[channel.group_id] = asyncio.get_running_loop().create_future()
         channel.loading = True
         try:
+            # The newest seq first: a message stored after it is among the entries read next.
+            last_seq = await self._store.groups.last_seq(channel.group_id)
             newest = await self._store.log.newest(channel.group_id, RECENT_ENTRIES)
             last_pos = newest[-1].pos if newest else await self._store.groups.last_pos(channel.group_id)
-            channel.loaded(newest, last_pos)
+            channel.loaded(newest, last_pos, last_seq)
         finally:
             channel.loading = False
             self._loads.pop(channel.group_id).set_result(None)

@@ -40,6 +40,9 @@ class HubListener(Protocol):
     def memberships_changed(self, user_id: int | None) -> None:
         """A user's memberships changed (None: anyone's may have)."""
 
+    def read_moved(self, user_id: int, group_id: int, last_read_seq: int | None, notify: str | None) -> None:
+        """A user's read state of a group moved (None: that part did not change)."""
+
 
 class Hub:
     """Waiters and channels of one process."""
@@ -92,6 +95,13 @@ class Hub:
             waiter.wake()
         if joined is not None:
             self._log(group_id, MemberChange(user, joined))
+
+    def read_moved(self, user_id: int, group_id: int, last_read_seq: int | None, notify: str | None) -> None:
+        """The user's read state moved: their polls answer with it (no other member hears of it)."""
+        if self._listener is not None:
+            self._listener.read_moved(user_id, group_id, last_read_seq, notify)
+        for waiter in self._user_waiters.get(user_id, ()):
+            waiter.wake()
 
     def _log(self, group_id: int, item: Ephemeral) -> None:
         channel = self._channels.get(group_id)

@@ -24,6 +24,8 @@ class Notifier(Protocol):
 
     def membership_changed(self, user: User, group_id: int, joined: bool | None) -> None: ...
 
+    def read_moved(self, user_id: int, group_id: int, last_read_seq: int | None, notify: str | None) -> None: ...
+
     def session_revoked(self, token_hash: str) -> None: ...
 
 
@@ -45,6 +47,9 @@ class LocalNotifier:
 
     def membership_changed(self, user: User, group_id: int, joined: bool | None) -> None:
         self._hub.membership_changed(user, group_id, joined)
+
+    def read_moved(self, user_id: int, group_id: int, last_read_seq: int | None, notify: str | None) -> None:
+        self._hub.read_moved(user_id, group_id, last_read_seq, notify)
 
     def session_revoked(self, token_hash: str) -> None:
         self._sessions.forget(token_hash)

@@ -108,6 +108,10 @@ class RedisNotifier:
         self._hub.membership_changed(user, group_id, joined)
         self._send("membership", {"user": wire.user(user), "group_id": group_id, "joined": joined})
 
+    def read_moved(self, user_id: int, group_id: int, last_read_seq: int | None, notify: str | None) -> None:
+        self._hub.read_moved(user_id, group_id, last_read_seq, notify)
+        self._send("read", {"user_id": user_id, "group_id": group_id, "last_read_seq": last_read_seq, "notify": notify})
+
     def session_revoked(self, token_hash: str) -> None:
         self._sessions.forget(token_hash)
         self._send("session", {"token_hash": token_hash})
@@ -129,6 +133,8 @@ class RedisNotifier:
             )
         elif kind == "membership":
             self._hub.membership_changed(wire.user_from(body["user"]), body["group_id"], body["joined"])
+        elif kind == "read":
+            self._hub.read_moved(body["user_id"], body["group_id"], body["last_read_seq"], body["notify"])
         elif kind == "session":
             self._sessions.forget(body["token_hash"])
 

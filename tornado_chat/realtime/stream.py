@@ -45,7 +45,10 @@ class EventStream:
         cursor = Cursor(
             self._hub.epoch,
             position,
-            {gid: (m.id, max(last_positions[gid], m.start_pos), views[gid].digest) for gid, m in memberships.items()},
+            {
+                gid: (m.id, max(last_positions[gid], m.start_pos), views[gid].digest, m.read_stamp)
+                for gid, m in memberships.items()
+            },
         )
         return cursor.encode(), [wire.presence_snapshot(gid, views[gid].users) for gid in sorted(memberships)]
 
@@ -59,10 +62,11 @@ class EventStream:
             return False
         for group_id, membership in memberships.items():
             channel = self._hub.known_channel(group_id)
-            membership_id, pos, _ = cursor.groups[group_id]
+            membership_id, pos, _, read = cursor.groups[group_id]
             if (
                 channel is None
                 or membership_id != membership.id
+                or read not in (None, membership.read_stamp)
                 or not channel.quiet_since(max(pos, membership.start_pos), cursor.position)
             ):
                 return False
@@ -77,7 +81,7 @@ class EventStream:
         joined = [gid for gid, m in memberships.items() if cursor.groups.get(gid, (None,))[0] != m.id]
         left = [gid for gid in cursor.groups if gid not in memberships]
         events = await self._membership_events(user, joined, left) if joined or left else []
-        next_groups: dict[int, tuple[int, int, int]] = {}
+        next_groups: dict[int, tuple[int, int, int, int | None]] = {}
         for group_id in sorted(memberships):
             membership, view = memberships[group_id], views[group_id]
             known = None if group_id in joined else cursor.groups[group_id]
@@ -85,7 +89,12 @@ class EventStream:
             entries, upto = await self._feed.entries_after(group_id, after, membership, ENTRIES_PER_GROUP)
             events += [wire.as_seen_by(e.event, membership.role) if e.about_group else e.event for e in entries]
             self._delivered(entries)
-            next_groups[group_id] = (membership.id, upto, view.digest)
+            next_groups[group_id] = (membership.id, upto, view.digest, membership.read_stamp)
+            if known is not None and known[3] not in (None, membership.read_stamp):
+                # after the group's entries, with counts as of the last of them: a client that
+                # counted those entries itself then takes these counts as they stand
+                if (read := await self._feed.read_state(user.id, membership, upto)) is not None:
+                    events.append(wire.read_event(read))
             logged = None
             if known is not None and same_epoch:
                 logged = self._hub.channel(group_id).ephemeral_events(user.id, cursor.position, position)

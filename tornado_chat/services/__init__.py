@@ -17,6 +17,7 @@ from .groups import Groups
 from .members import Members
 from .messages import Messages
 from .presence import Presence
+from .read_state import ReadMarks
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Services:
     accounts: Accounts
     groups: Groups
     members: Members
+    read: ReadMarks
     messages: Messages
     changes: Changes
     events: EventStream

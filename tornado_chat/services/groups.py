@@ -26,7 +26,7 @@ class Groups:
     async def all(self, user: User) -> list[Group]:
         """Every public group and the user's own private and direct ones, each saying whether
         ``user`` is a member and with which role."""
-        return await self._store.groups(user.id, self._presence.online_since())
+        return await self._store.groups(user.id, self._presence.online_since(), listing=True)
 
     async def joined(self, user: User) -> list[Group]:
         return [g for g in await self.all(user) if g.joined]

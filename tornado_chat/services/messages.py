@@ -91,4 +91,5 @@ class Messages:
             self._on_stored()
             event, created = wire.message_event(message), timestamp(message.created_at)
             self._notifier.logged(LogEntry(message.group_id, message.pos, message.seq, event, created))
+            self._notifier.read_moved(message.user.id, message.group_id, message.seq, None)  # sending reads
         return message, stored.created

@@ -4,7 +4,8 @@
 one aggregate: ``accounts`` (users, sessions), ``groups`` (groups, memberships), ``members`` (the members
 list, roles, removals and bans, group details, direct groups),
 ``messages`` (sending, history, images; ``message_rows`` reads one whole), ``changes``
-(edit, delete, react), ``log`` (a group's log read back), ``presence``; ``migrate``
+(edit, delete, react), ``log`` (a group's log read back), ``presence``, ``read_state``
+(read marks, unread counts, notification levels); ``migrate``
 brings a database's schema up to date at start.
 """
 
@@ -21,6 +22,7 @@ from .log import LogStore
 from .members import MemberStore
 from .messages import MessageStore
 from .presence import PresenceStore
+from .read_state import ReadStore
 
 
 @dataclass(frozen=True)
@@ -35,11 +37,12 @@ class Store:
     changes: ChangeStore
     log: LogStore
     presence: PresenceStore
+    read: ReadStore
 
     @classmethod
     async def open(cls, url: DatabaseURL, pool_size: int, timeouts: DatabaseTimeouts) -> Store:
         db = await Database.connect(url, pool_size, timeouts)
         return cls(
             db, AccountStore(db), GroupStore(db), MemberStore(db), MessageStore(db), ChangeStore(db), LogStore(db),
-            PresenceStore(db),
+            PresenceStore(db), ReadStore(db),
         )

@@ -17,20 +17,25 @@ import pymysql
 
 from .. import permissions, wire
 from ..errors import GroupExists, NoSuchGroup
-from ..models import Group, LogEntry, Member, Membership, User, utcnow
+from ..models import Group, LogEntry, Member, Membership, ReadState, User, utcnow
 from ..permissions import Action, Standing
 from .database import Database, is_duplicate, placeholders
 from .log import append_group_entries
+from .read_state import UNREAD, UNREAD_MENTIONS
 
 NOBODY = 0  # a viewer id no user has: the group as a log entry shows it to everyone alike
+# A direct group somebody else opened that has no message yet: neither listed for the other
+# user nor carried by their polls until its first message opens it for them.
+_UNOPENED_DIRECT = "(g.kind = 'direct' AND g.last_seq = 0 AND g.created_by <> {member})"
 
 _GROUP_COLUMNS = """
     g.id, g.name, g.created_at, u.id, u.username,
     (SELECT COUNT(*) FROM memberships c WHERE c.group_id = g.id),
     (SELECT COUNT(*) FROM memberships c JOIN presence p ON p.user_id = c.user_id
       WHERE c.group_id = g.id AND p.last_seen > %s),
-    m.role, g.kind, g.topic, peer.id, peer.username, r.banned, by_user.id, by_user.username
-"""
+    m.role, g.kind, g.topic, peer.id, peer.username, r.banned, by_user.id, by_user.username,
+    m.last_read_seq, m.notify, {unread}, {unread_mentions}
+""".format(unread=UNREAD.format(viewer="%s", upto=""), unread_mentions=UNREAD_MENTIONS.format(viewer="%s", upto=""))
 _GROUP_JOINS = """
     FROM chat_groups g JOIN users u ON u.id = g.created_by
     LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = %s
@@ -50,10 +55,12 @@ async def read_groups(
     online_since: datetime.datetime,
     ids: Iterable[int] | None = None,
     visible_only: bool = True,
+    listing: bool = False,
 ) -> list[Group]:
     """Groups sorted by name as ``viewer_id`` sees them (their role, the peer of a direct group,
-    why they were removed); ``visible_only``: only public groups and the viewer's own."""
-    conditions, args = [], [online_since, viewer_id, viewer_id, viewer_id]
+    why they were removed); ``visible_only``: only public groups and the viewer's own; ``listing``:
+    also not a direct group somebody else opened and nobody has written in yet (as its polls)."""
+    conditions, args = [], [online_since, *[viewer_id] * 3, *[viewer_id] * 3]  # the columns', then the joins'
     if ids is not None:
         id_list = list(ids)
         if not id_list:
@@ -62,6 +69,9 @@ async def read_groups(
         args.extend(id_list)
     if visible_only:
         conditions.append("(g.kind = 'public' OR m.id IS NOT NULL)")
+    if listing:
+        conditions.append(f"NOT {_UNOPENED_DIRECT.format(member='%s')}")
+        args.append(viewer_id)
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     await cur.execute(
         f"SELECT {_GROUP_COLUMNS} {_GROUP_JOINS} {where} ORDER BY COALESCE(g.name_key, LOWER(g.name)), g.id", args
@@ -71,6 +81,7 @@ async def read_groups(
             id=r[0], name=r[1], created_at=r[2], created_by=User(r[3], r[4]), members=r[5], online=r[6],
             joined=r[7] is not None, role=r[7], kind=r[8], topic=r[9], peer=_user(r[10], r[11]),
             removed_by=_user(r[13], r[14]), banned=bool(r[12]),
+            read=None if r[7] is None else ReadState(r[0], r[15], r[17], r[18], r[16]),
         )
         for r in await cur.fetchall()
     ]
@@ -92,7 +103,8 @@ async def lock_group(cur: aiomysql.Cursor, group_id: int, user_id: int, for_upda
     the user's standing in it: their membership and whether they are banned. A read that
     writes nothing asks without the lock."""
     await cur.execute(
-        f"""SELECT g.last_seq, g.last_pos, g.kind, m.id, m.start_seq, m.start_pos, m.role, r.banned
+        f"""SELECT g.last_seq, g.last_pos, g.kind, m.id, m.start_seq, m.start_pos, m.role, r.banned,
+                   m.last_read_seq, m.notify
             FROM chat_groups g
             LEFT JOIN memberships m ON m.group_id = g.id AND m.user_id = %s
             LEFT JOIN group_removals r ON r.group_id = g.id AND r.user_id = %s
@@ -102,7 +114,7 @@ async def lock_group(cur: aiomysql.Cursor, group_id: int, user_id: int, for_upda
     row = await cur.fetchone()
     if row is None:
         raise NoSuchGroup(group_id)
-    membership = None if row[3] is None else Membership(row[3], group_id, row[4], row[5], row[6])
+    membership = None if row[3] is None else Membership(row[3], group_id, row[4], row[5], row[6], row[8], row[9])
     return Locked(group_id, row[0], row[1], Standing(row[2], row[6], bool(row[7])), membership)
 
 
@@ -135,10 +147,11 @@ class GroupStore:
         online_since: datetime.datetime,
         ids: Iterable[int] | None = None,
         visible_only: bool = True,
+        listing: bool = False,
     ) -> list[Group]:
         """Groups sorted by name, with member and online counts, as ``viewer_id`` sees them."""
         async with self._db.cursor() as cur:
-            return await read_groups(cur, viewer_id, online_since, ids, visible_only)
+            return await read_groups(cur, viewer_id, online_since, ids, visible_only, listing)
 
     async def group(self, group_id: int, viewer_id: int, online_since: datetime.datetime) -> Group:
         found = await self.groups(viewer_id, online_since, [group_id])
@@ -224,12 +237,13 @@ class GroupStore:
         position. A direct group somebody else opened reaches the user's polls with its first
         message, not before: an empty conversation opens no tab."""
         rows = await self._db.all(
-            """SELECT m.group_id, m.id, m.start_seq, m.start_pos, m.role, g.last_pos FROM memberships m
+            f"""SELECT m.group_id, m.id, m.start_seq, m.start_pos, m.role, m.last_read_seq, m.notify, g.last_pos
+                FROM memberships m
                JOIN chat_groups g ON g.id = m.group_id
-               WHERE m.user_id = %s AND NOT (g.kind = 'direct' AND g.last_seq = 0 AND g.created_by <> m.user_id)""",
+               WHERE m.user_id = %s AND NOT {_UNOPENED_DIRECT.format(member="m.user_id")}""",
             (user_id,),
         )
-        return {r[0]: Membership(r[1], r[0], r[2], r[3], r[4]) for r in rows}, {r[0]: r[5] for r in rows}
+        return {r[0]: Membership(r[1], r[0], *r[2:7]) for r in rows}, {r[0]: r[7] for r in rows}
 
     async def groups_of(self, user_ids: Iterable[int]) -> dict[int, list[int]]:
         """Group ids of each user's memberships, keyed by user."""
@@ -251,6 +265,12 @@ class GroupStore:
             return {}
         rows = await self._db.all(f"SELECT id, last_pos FROM chat_groups WHERE id IN ({placeholders(ids)})", ids)
         return {r[0]: r[1] for r in rows}
+
+    async def last_seq(self, group_id: int) -> int:
+        row = await self._db.one("SELECT last_seq FROM chat_groups WHERE id = %s", (group_id,))
+        if row is None:
+            raise NoSuchGroup(group_id)
+        return row[0]
 
     async def last_pos(self, group_id: int) -> int:
         row = await self._db.one("SELECT last_pos FROM chat_groups WHERE id = %s", (group_id,))

@@ -89,7 +89,11 @@ class MessageStore:
             ref = None if draft.image is None else await self._insert_image(cur, message_id, draft.image)
             peer = await direct_peer(cur, group_id, user.id) if locked.kind == permissions.DIRECT and seq == 1 else None
             mentions = await write_mentions(cur, group_id, message_id, draft.mentioned)
-            await cur.execute("UPDATE chat_groups SET last_seq = %s, last_pos = %s WHERE id = %s", (seq, pos, group_id))
+            await cur.execute(  # sending reads the group up to the message sent
+                """UPDATE chat_groups g JOIN memberships m ON m.group_id = g.id AND m.user_id = %s
+                   SET g.last_seq = %s, g.last_pos = %s, m.last_read_seq = %s WHERE g.id = %s""",
+                (user.id, seq, pos, seq, group_id),
+            )
         message = Message(message_id, group_id, seq, user, kind, draft.text, now, client_id, ref, pos=pos)
         return Stored(dataclasses.replace(message, reply_to=reply, mentions=mentions), True, peer)
 

@@ -1,6 +1,6 @@
 """Groups: list and create (``/api/groups``), rename or set the topic of one
-(``/api/groups/{id}``), join and leave (``.../membership``), and who is online in one
-(``.../online``)."""
+(``/api/groups/{id}``), join, leave and the notification level (``.../membership``), who is
+online in one (``.../online``), and reading it (``.../read``)."""
 
 from __future__ import annotations
 
@@ -42,6 +42,13 @@ class MembershipHandler(BaseHandler):
         group = await self.services.groups.join(user, self.group_id(raw_id))
         self.answer({"group": wire.group(group)})
 
+    async def patch(self, raw_id: str) -> None:
+        """The member's notification level."""
+        user = self.require_user()
+        group_id = self.group_id(raw_id)
+        level = validation.notify_level(self.json_body().get("notify"))
+        self.answer({"group": wire.group(await self.services.read.set_notify(user, group_id, level))})
+
     async def delete(self, raw_id: str) -> None:
         user = self.require_user()
         await self.services.groups.leave(user, self.group_id(raw_id))
@@ -53,3 +60,12 @@ class OnlineHandler(BaseHandler):
         user = self.require_user()
         online = await self.services.groups.online(user, self.group_id(raw_id))
         self.answer({"users": wire.users(online)})
+
+
+class ReadHandler(BaseHandler):
+    async def put(self, raw_id: str) -> None:
+        """The member has read the group up to ``seq``."""
+        user = self.require_user()
+        group_id = self.group_id(raw_id)
+        seq = validation.read_seq(self.json_body().get("seq"))
+        self.answer({"group": wire.group(await self.services.read.mark(user, group_id, seq))})

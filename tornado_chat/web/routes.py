@@ -10,7 +10,7 @@ from .accounts import MeHandler, SessionHandler, UsersHandler
 from .app_shell import AppShellFile
 from .changes import MessageHandler, ReactionHandler
 from .events import EventsHandler
-from .groups import GroupHandler, GroupsHandler, MembershipHandler, OnlineHandler
+from .groups import GroupHandler, GroupsHandler, MembershipHandler, OnlineHandler, ReadHandler
 from .images import ImageHandler, ImagesHandler
 from .members import BanHandler, DirectHandler, MemberHandler, MembersHandler
 from .messages import MessagesHandler, TypingHandler
@@ -41,6 +41,7 @@ HANDLERS = [
     (GROUP + r"/messages/([^/]+)", MessageHandler),
     (GROUP + r"/messages/([^/]+)/reactions/([^/]+)", ReactionHandler),
     (GROUP + r"/online", OnlineHandler),
+    (GROUP + r"/read", ReadHandler),
     (GROUP + r"/images", ImagesHandler),
     (r"/images/([A-Za-z0-9_-]{32})(/thumb)?", ImageHandler),
     (GROUP + r"/typing", TypingHandler),
