@@ -110,12 +110,12 @@ export class Conversation {
     this.places.delete(state);
   }
 
-  // Where the reader lands on opening a group: at the "new messages" line,
-  // else where they were when they left it, else at the bottom.
+  // Where the reader lands on opening a group: where they were when they left it
+  // (they have seen its "new messages" line then), else at that line, else at the bottom.
   settle(place) {
     const node = place && this.timeline.nodes.get(place.id);
-    if (this.lines.unreadLine) this.log.scrollTop = this.offset(this.lines.unreadLine) - LINE_MARGIN_PX;
-    else if (node) this.log.scrollTop = this.offset(node) - place.offset;
+    if (node) this.log.scrollTop = this.offset(node) - place.offset;
+    else if (this.lines.unreadLine) this.log.scrollTop = this.offset(this.lines.unreadLine) - LINE_MARGIN_PX;
     else this.scrollToBottom();
     this.pinned = this.atBottom();
   }
