@@ -332,4 +332,10 @@ async def test_the_app_installs_its_service_worker_and_asks_for_notifications_on
         assert rows[0][0] == 0
     await dialog.get_by_role("button", name="Close").click()
     await expect(bell).to_be_focused()
+
+    # A notification's link, /?group=ID, opens that group (and the address goes back to /).
+    other = (await call(client, bob, "POST", "/api/groups", {"name": f"zzz {uuid.uuid4().hex[:6]}"}))["group"]
+    await page.goto(f"{server.base_url}/?group={other['id']}")
+    await expect(page.get_by_role("tab", name=other["name"])).to_have_attribute("aria-selected", "true")
+    assert page.url == server.base_url + "/"
     assert page.errors == []  # type: ignore[attr-defined]

@@ -210,6 +210,7 @@ export class Conversation {
   // The latest page, when the group is first opened.
   latest(messages) {
     this.timeline.addMany(messages);
+    this.lines.place(this.state);
     this.updateNotes();
     this.stamps.ensure();
     if (this.opening || this.pinned) this.settle(null);
@@ -221,6 +222,7 @@ export class Conversation {
   prepend(messages) {
     const fromBottom = this.log.scrollHeight - this.log.scrollTop;
     this.timeline.addMany(messages);
+    this.lines.place(this.state);
     this.updateNotes();
     this.log.scrollTop = this.log.scrollHeight - fromBottom;
   }

@@ -14,6 +14,7 @@ export class Lines {
     this.plural = new Intl.PluralRules(locale);
     this.memory = new WeakMap(); // group state -> {system: [{key, text, at}]}
     this.unreadLine = null; // in the list shown now
+    this.pending = null; // {after, count}: the line of this opening, until the history reaches it
   }
 
   of(state) {
@@ -22,12 +23,27 @@ export class Lines {
   }
 
   // A group's list was just built: its lines go in, and where its unread messages
-  // begin (the server's read mark: the line goes right after the last message read).
+  // begin (the server's read mark: the line goes right after the last message read),
+  // once the history shown reaches back to the mark (see place).
   build(state) {
     this.unreadLine = null;
+    this.pending = state.unread ? { after: state.lastRead, count: state.unread } : null;
     const memory = this.of(state);
     for (const line of memory.system) this.placeSystem(line);
-    if (state.unread) this.placeUnread(state.lastRead, state.unread);
+    this.place(state);
+  }
+
+  // The "new messages" line of this opening, when the messages shown reach the read mark
+  // (a message at or before it is held, or there is no older history): above 50 unread
+  // messages it waits for the older pages, rather than stand over a message that is not the first.
+  place(state) {
+    const pending = this.pending;
+    if (!pending || this.unreadLine) return;
+    const reached = (state.historyLoaded && !state.hasOlder)
+      || [...state.messages.values()].some((message) => message.seq <= pending.after);
+    if (!reached || !state.messages.size) return;
+    this.pending = null;
+    this.placeUnread(pending.after, pending.count);
   }
 
   // The group's unread count changed while it is shown. Read (the count falls to
@@ -70,7 +86,7 @@ export class Lines {
   placeUnread(after, count) {
     const line = el("p", "unread-line");
     line.append(el("span", "", this.unreadLabel(count)));
-    this.unreadLine = this.timeline.mark(line, "unread", after + 0.75);
+    this.unreadLine = this.timeline.mark(line, "unread", after + 0.25); // before the next day's separator too
     this.unreadLine.after = after;
   }
 

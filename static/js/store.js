@@ -184,7 +184,9 @@ export class Store {
 
   membership(event) {
     if (event.joined) {
-      this.addGroup(event.group);
+      // Counted from here on: the group's counts as it comes may already hold the message
+      // that follows it (a direct conversation opened by its first message).
+      this.addGroup(this.groups.has(event.group.id) ? event.group : { ...event.group, unread: 0, unread_mentions: 0 });
       if (this.activeId === null) this.activate(event.group.id);
     } else {
       const state = this.groups.get(event.group_id);
