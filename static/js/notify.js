@@ -66,6 +66,9 @@ export class Notifications {
     store.on("message", (state, message, { mine: own }) => {
       if (!own) this.show(state, message);
     });
+    // On here before (the permission given then): the server is told of this browser's
+    // subscription again, which a sign-out deleted with its session (no prompt: no new permission).
+    if (this.on()) this.subscribe();
   }
 
   // The bell and the menu's radio items say the open group's level.
