@@ -12,6 +12,8 @@ CREATE TABLE IF NOT EXISTS users (
     username      VARCHAR(32) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL,
     password_hash VARCHAR(100) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
     created_at    DATETIME(3) NOT NULL,
+    -- a closed account keeps its row (its name stays taken) and can no longer sign in
+    closed_at     DATETIME(3) NULL,
     PRIMARY KEY (id),
     UNIQUE KEY users_username (username)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
@@ -101,6 +103,7 @@ CREATE TABLE IF NOT EXISTS messages (
     UNIQUE KEY messages_group_seq (group_id, seq),
     UNIQUE KEY messages_idempotency (group_id, user_id, client_id),
     KEY messages_group_pos (group_id, pos),
+    FULLTEXT KEY messages_body_search (body),  -- search: any case and accents (the collation's)
     CONSTRAINT messages_group_fk FOREIGN KEY (group_id) REFERENCES chat_groups (id) ON DELETE CASCADE,
     CONSTRAINT messages_user_fk FOREIGN KEY (user_id) REFERENCES users (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

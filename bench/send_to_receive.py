@@ -559,18 +559,20 @@ def run_against_one_server(
     bench: Callable[[subprocess.Popen[bytes], int], Awaitable[dict[str, Any]]],
     table: Callable[[dict[str, Any]], str],
     failed: Callable[[dict[str, Any]], bool] = lambda result: False,
+    flags: Sequence[str] = (),
 ) -> int:
-    """The frame of a one-server benchmark: a database and run.py, ``bench``'s figures printed
-    as a JSON line and a table, everything stopped and removed after; 1 when it could not be
-    measured or its figures say it ``failed``."""
+    """The frame of a one-server benchmark: a database and run.py (given ``flags``), ``bench``'s
+    figures printed as a JSON line and a table, everything stopped and removed after; 1 when it
+    could not be measured or its figures say it ``failed``. ``args.bench_database`` is the
+    throwaway database's URL, for a benchmark that writes its data straight into it."""
     logging.basicConfig(level=logging.WARNING if args.json_only else logging.INFO, format="bench: %(message)s")
     stack = contextlib.ExitStack()
     workdir = Path(tempfile.mkdtemp(prefix="chat-bench-"))
     server: subprocess.Popen[bytes] | None = None
     try:
-        url = stack.enter_context(bench_database(args.database_url, workdir))
+        url = args.bench_database = stack.enter_context(bench_database(args.database_url, workdir))
         port = free_port()
-        server = start_server(workdir, port, url)
+        server = start_server(workdir, port, url, *flags)
         result = asyncio.run(bench(server, port))
     except (BenchError, ConfigError, DBServerError, pymysql.MySQLError, OSError) as exc:
         print(f"{scenario}: {str(exc) or type(exc).__name__}", file=sys.stderr)

@@ -97,7 +97,7 @@ async def build(client: Client, kind: str) -> Cast:
     if kind == "direct":
         opener, peer, stranger = await asyncio.gather(*(client.register(p) for p in ("opener", "peer", "stranger")))
         group = ok(await direct(client, opener, peer.username), 201).json["group"]
-        ok(await client.send(opener, group["id"], "hello"), 201)  # the peer is a member from here on
+        ok(await client.send(opener, group["id"], f"hello {NEEDLE}"), 201)  # the peer sees it from here on
         image = ok(await upload(client, opener, group["id"], encode(quadrants(), "PNG")), 201).json["message"]
         ok(await client.send(peer, group["id"], "hi"), 201)
         accounts: dict[str, Account | None] = {"anonymous": None, "non-member": stranger, "member": peer,
@@ -114,6 +114,7 @@ async def build(client: Client, kind: str) -> Cast:
             ok(await add(client, owner, group["id"], account.username))
     ok(await set_role(client, owner, group["id"], moderator.id, "moderator"))
     image = ok(await upload(client, owner, group["id"], encode(quadrants(), "PNG")), 201).json["message"]
+    ok(await client.send(owner, group["id"], f"seen by all, then {NEEDLE}"), 201)
     ok(await remove(client, owner, group["id"], banned.id, ban="true"), 204)
     ok(await remove(client, owner, group["id"], removed.id), 204)
     accounts = {"anonymous": None, "non-member": stranger, "member": member, "moderator": moderator,
@@ -178,6 +179,14 @@ async def second_session(s: Scene) -> str | None:
         return None
     r = ok(await s.client.request("POST", "/api/session", {"username": s.actor.username, "password": PASSWORD}))
     return r.json["token"]
+
+
+async def searching(s: Scene) -> Response | tuple[int, str | None]:
+    """Whether a search of every group the caller may see finds the group's message."""
+    r = await act(s, "GET", f"/api/search?q={NEEDLE}")
+    if r.status != 200:
+        return r
+    return 200, "listed" if any(m["group_id"] == s.g for m in r.json["messages"]) else "unlisted"
 
 
 async def listing(s: Scene, path: str, key: str) -> Response | tuple[int, str | None]:
@@ -276,6 +285,9 @@ ROUTES: dict[str, Route] = {
     "POST images": Route("POST", "/api/groups/1/images", upload_image),
     "POST typing": Route("POST", "/api/groups/1/typing", lambda s: act(s, "POST", "/api/groups/{g}/typing")),
     "GET online": Route("GET", "/api/groups/1/online", lambda s: act(s, "GET", "/api/groups/{g}/online")),
+    "GET /api/search (found?)": Route("GET", "/api/search", searching),
+    "GET /api/search?group_id": Route("GET", "/api/search", lambda s: act(
+        s, "GET", f"/api/search?q={NEEDLE}&group_id={{g}}")),
     "PUT read": Route("PUT", "/api/groups/1/read", lambda s: act(
         s, "PUT", "/api/groups/{g}/read", json_body={"seq": 1})),
     "PATCH membership (notify)": Route("PATCH", "/api/groups/1/membership", lambda s: act(
@@ -297,6 +309,10 @@ ROUTES: dict[str, Route] = {
     "POST /api/groups": Route("POST", "/api/groups", lambda s: act(
         s, "POST", "/api/groups", json_body={"name": unique("g")})),
     "GET /api/events": Route("GET", "/api/events", lambda s: act(s, "GET", "/api/events")),
+    "GET /api/me/export": Route("GET", "/api/me/export", lambda s: act(s, "GET", "/api/me/export")),
+    # the account itself is closed in test_your_data.py; here only who gets as far as the password
+    "DELETE /api/me (a wrong password)": Route("DELETE", "/api/me", lambda s: act(
+        s, "DELETE", "/api/me", json_body={"password": "not the password"})),
     "GET /healthz": Route("GET", "/healthz", lambda s: act(s, "GET", "/healthz")),
     "GET /metrics": Route("GET", "/metrics", lambda s: act(s, "GET", "/metrics")),
     "GET /": Route("GET", "/", lambda s: act(s, "GET", "/")),
@@ -308,6 +324,7 @@ ROUTES: dict[str, Route] = {
 # The cells. Columns: anonymous, non-member, member, moderator, owner, banned, removed.
 Cell = tuple[int, str | None] | None
 OK, CREATED, GONE = (200, None), (201, None), (204, None)
+NEEDLE = "matrixneedle"  # a word in a message of every scene's group, found by searching only where it may be
 NOT_SIGNED_IN = (401, "not_authenticated")
 NOT_MEMBER = (403, "not_member")
 NOT_ALLOWED = (403, "not_allowed")
@@ -336,6 +353,8 @@ EVERYONE = {
     "DELETE /api/session": row(NOT_SIGNED_IN, *[GONE] * 6),
     "POST /api/groups": row(NOT_SIGNED_IN, *[CREATED] * 6),
     "GET /api/events": row(NOT_SIGNED_IN, *[OK] * 6),
+    "GET /api/me/export": row(NOT_SIGNED_IN, *[OK] * 6),
+    "DELETE /api/me (a wrong password)": row(NOT_SIGNED_IN, *[(401, "invalid_credentials")] * 6),
     "GET /healthz": row(*[OK] * 7),
     "GET /metrics": row(*[OK] * 7),
     "GET /": row((302, "/login"), *[OK] * 6),
@@ -363,6 +382,8 @@ PUBLIC = {
     "GET online": members_only(OK, NOT_MEMBER),
     "PUT read": members_only(OK, NOT_MEMBER),
     "PATCH membership (notify)": members_only(OK, NOT_MEMBER),
+    "GET /api/search (found?)": row(NOT_SIGNED_IN, UNLISTED, LISTED, LISTED, LISTED, UNLISTED, UNLISTED),
+    "GET /api/search?group_id": members_only(OK, NOT_MEMBER),
     "PATCH message (another's)": members_only(NOT_AUTHOR, NOT_MEMBER),
     "DELETE message (another's)": row(NOT_SIGNED_IN, NOT_MEMBER, NOT_ALLOWED, GONE, GONE, NOT_MEMBER, NOT_MEMBER),
     "PUT reaction": members_only(OK, NOT_MEMBER),
@@ -407,6 +428,8 @@ DIRECT = {
     "POST typing": direct_row(NOT_SIGNED_IN, NO_GROUP, GONE),
     "GET online": direct_row(NOT_SIGNED_IN, NO_GROUP, OK),
     "PUT read": direct_row(NOT_SIGNED_IN, NO_GROUP, OK),
+    "GET /api/search (found?)": direct_row(NOT_SIGNED_IN, UNLISTED, LISTED),
+    "GET /api/search?group_id": direct_row(NOT_SIGNED_IN, NO_GROUP, OK),
     "PATCH membership (notify)": direct_row(NOT_SIGNED_IN, NO_GROUP, OK),
     "PATCH message (another's)": direct_row(NOT_SIGNED_IN, NO_GROUP, NOT_AUTHOR),
     "DELETE message (another's)": direct_row(NOT_SIGNED_IN, NO_GROUP, NOT_ALLOWED),  # the author only

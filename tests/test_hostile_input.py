@@ -203,7 +203,12 @@ class Probe:
         return answer
 
     def assert_healthy(self, account: Account, group_id: int) -> None:
+        """The server answers, and the account can still send to the group (joining it again
+        first: a generated case may have been the account leaving it)."""
         assert self.send("GET", "/healthz").status == 200
+        owner = {"Authorization": f"Bearer {account.token}"}
+        joined = self.send("PUT", f"/api/groups/{group_id}/membership", None, owner)
+        assert joined.status == 200, joined.body
         sent = self.send(
             "POST", f"/api/groups/{group_id}/messages", as_json({"text": "still here"}),
             {"Authorization": f"Bearer {account.token}", "Content-Type": "application/json"},

@@ -201,6 +201,25 @@ async def test_messages_stored_before_the_group_log_stand_at_their_seq_in_it(
     assert query(url, "SELECT start_seq, start_pos FROM memberships ORDER BY id") == [(0, 0), (1, 1)]
 
 
+async def test_messages_stored_before_search_existed_are_found_by_it(new_database: Callable[[], DatabaseURL]) -> None:
+    url = new_database()
+    create_with(url, BEFORE_MIGRATIONS)
+    fill_every_table(url)
+    await migrate(url)
+    found = query(url, "SELECT seq FROM messages WHERE MATCH (body) AGAINST (%s IN BOOLEAN MODE)", ('+"HELLO"',))
+    assert found == [(1,)]  # 'héllo 👋; -- not a comment': any case, any accents
+
+
+async def test_existing_memberships_count_as_read_up_to_their_groups_newest_message(
+    new_database: Callable[[], DatabaseURL],
+) -> None:
+    url = new_database()
+    create_with(url, BEFORE_MIGRATIONS)
+    fill_every_table(url)
+    await migrate(url)
+    assert query(url, "SELECT last_read_seq, notify FROM memberships ORDER BY id") == [(2, "all"), (2, "all")]
+
+
 async def test_migrating_twice_applies_nothing_the_second_time(new_database: Callable[[], DatabaseURL]) -> None:
     url = new_database()
     assert await migrate(url)

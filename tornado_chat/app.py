@@ -40,6 +40,8 @@ from .services.membership_news import MembershipNews
 from .services.messages import Messages
 from .services.presence import Presence
 from .services.read_state import ReadMarks
+from .services.search import Search
+from .services.your_data import YourData
 from .store import Store
 from .store.migrate import migrate
 from .web.base import NotFoundHandler
@@ -152,7 +154,8 @@ async def _services(
     await hasher.prepare()
     limits = RateLimits({
         "register": settings.register_limit, "send": settings.send_limit,
-        "upload": settings.upload_limit, "typing": settings.typing_limit,
+        "upload": settings.upload_limit, "typing": settings.typing_limit, "search": settings.search_limit,
+        "export": settings.export_limit,
     })
     throttles = (
         _login_throttle(settings, redis_client, "user", settings.login_failures_per_user),
@@ -164,13 +167,17 @@ async def _services(
         metrics.watch_redis(lambda: float(notifier.connected), lambda: notifier.received)
     news = MembershipNews(notifier, presence)
     groups = Groups(store.groups, store.presence, news, presence)
+    accounts = Accounts(settings, store.accounts, notifier, sessions, hasher, throttles, limits)
+    changes = Changes(store.changes, notifier)
     return Services(
-        accounts=Accounts(settings, store.accounts, notifier, sessions, hasher, throttles, limits),
+        accounts=accounts,
         groups=groups,
         members=Members(store.members, groups, news),
         read=ReadMarks(store.read, store.groups, groups, notifier),
+        search=Search(store.search, store.groups, limits),
         messages=Messages(store.messages, store.groups, notifier, news, limits, metrics.messages.inc),
-        changes=Changes(store.changes, notifier),
+        changes=changes,
+        your_data=YourData(store.your_data, accounts, groups, changes, notifier, limits),
         events=EventStream(hub, feed, metrics.delivered),
         presence=presence,
         metrics=metrics,

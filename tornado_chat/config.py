@@ -15,7 +15,10 @@ from .ratelimit import Limit
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
 # Generous for people and bots alike; bench/ turns them off.
-DEFAULT_LIMITS = {"register": "60/h:10", "send": "20/s:60", "upload": "1/s:10", "typing": "2/s:10"}
+DEFAULT_LIMITS = {
+    "register": "60/h:10", "send": "20/s:60", "upload": "1/s:10", "typing": "2/s:10", "search": "2/s:20",
+    "export": "6/h:3",
+}
 # A connection quiet this long between requests is closed: above a proxy's keep-alive (nginx: 75 s),
 # so the proxy, not the app, ends its idle connections.
 IDLE_CONNECTION_TIMEOUT = 120.0
@@ -125,11 +128,13 @@ class Settings:
     session_idle_timeout: float = 30 * SECONDS_PER_DAY
     session_touch_interval: float = 600.0
     # Token buckets (ratelimit.py), None for no limit: registrations per address,
-    # sends, uploads and typing notices per user.
+    # sends, uploads, typing notices, searches and exports per user.
     register_limit: Limit | None = Limit.parse(DEFAULT_LIMITS["register"])
     send_limit: Limit | None = Limit.parse(DEFAULT_LIMITS["send"])
     upload_limit: Limit | None = Limit.parse(DEFAULT_LIMITS["upload"])
     typing_limit: Limit | None = Limit.parse(DEFAULT_LIMITS["typing"])
+    search_limit: Limit | None = Limit.parse(DEFAULT_LIMITS["search"])
+    export_limit: Limit | None = Limit.parse(DEFAULT_LIMITS["export"])
 
 
 def load_or_create_cookie_secret(var_dir: Path) -> str:
@@ -175,6 +180,8 @@ def security_settings(args: argparse.Namespace) -> dict[str, Any]:
         "send_limit": args.send_limit,
         "upload_limit": args.upload_limit,
         "typing_limit": args.typing_limit,
+        "search_limit": args.search_limit,
+        "export_limit": args.export_limit,
     }
 
 
@@ -229,7 +236,8 @@ def build_arg_parser() -> argparse.ArgumentParser:
         help="sign a session out after it is unused this long, e.g. 12h or 30d (default: 30d)",
     )
     for name, what in (("register", "registrations per client address"), ("send", "messages sent per user"),
-                       ("upload", "image uploads per user"), ("typing", "typing notices per user")):
+                       ("upload", "image uploads per user"), ("typing", "typing notices per user"),
+                       ("search", "searches per user"), ("export", "data exports per user")):
         parser.add_argument(
             f"--{name}-limit",
             type=limit,

@@ -42,6 +42,9 @@ _SETTINGS = (
     "--max-allowed-packet=64M",  # image messages are stored as blobs of up to 14 MiB
     "--character-set-server=utf8mb4",
     "--collation-server=utf8mb4_unicode_ci",
+    # search: every word in the full-text index, short ones and common ones alike
+    "--innodb-ft-min-token-size=1",
+    "--innodb-ft-enable-stopword=OFF",
     "--skip-log-bin",
 )
 _NO_SERVER_MESSAGE = (

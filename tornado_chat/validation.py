@@ -22,6 +22,8 @@ GROUP_NAME_MAX_CHARS = 64
 TEXT_MAX_CHARS = 4000
 CLIENT_ID_MAX_CHARS = 64
 TOPIC_MAX_CHARS = 250
+SEARCH_MAX_CHARS = 200
+SEARCH_WORD = re.compile(r"\w+")  # letters, digits and '_' of any script: InnoDB's full-text words
 MAX_ID = 2**63 - 1
 ID_RE = re.compile(r"[1-9][0-9]{0,18}\Z")
 DECIMAL_RE = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?")
@@ -138,6 +140,17 @@ def read_seq(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
         raise Invalid("invalid_seq", "seq must be a non-negative integer")
     return value
+
+
+def search_words(value: str | None) -> list[str]:
+    """The words of a search: runs of letters, digits and ``_`` (any script), in order, each once. A
+    query is 1-200 characters with at least one word, else ``invalid_query``."""
+    if value is None or not 1 <= len(value) <= SEARCH_MAX_CHARS or not _encodable(value):
+        raise Invalid("invalid_query", f"q must have 1-{SEARCH_MAX_CHARS} characters")
+    words = list(dict.fromkeys(w.casefold() for w in SEARCH_WORD.findall(value)))
+    if not words:
+        raise Invalid("invalid_query", "q must have at least one word")
+    return words
 
 
 def role(value: Any) -> str:

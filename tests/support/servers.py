@@ -36,7 +36,10 @@ class Server:
             await asyncio.sleep(0.05)
 
 
-NO_RATE_LIMITS = {"register_limit": None, "send_limit": None, "upload_limit": None, "typing_limit": None}
+NO_RATE_LIMITS = {
+    "register_limit": None, "send_limit": None, "upload_limit": None, "typing_limit": None, "search_limit": None,
+    "export_limit": None,
+}
 
 
 def make_settings(database: DatabaseURL, **overrides: Any) -> Settings:

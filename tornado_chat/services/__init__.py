@@ -18,6 +18,8 @@ from .members import Members
 from .messages import Messages
 from .presence import Presence
 from .read_state import ReadMarks
+from .search import Search
+from .your_data import YourData
 
 
 @dataclass(frozen=True)
@@ -28,8 +30,10 @@ class Services:
     groups: Groups
     members: Members
     read: ReadMarks
+    search: Search
     messages: Messages
     changes: Changes
+    your_data: YourData
     events: EventStream
     presence: Presence
     metrics: Metrics

@@ -87,6 +87,11 @@ class Accounts:
         await self._user_throttle.succeeded(name)
         return found[0]
 
+    async def password_matches(self, user: User, password: str) -> bool:
+        """Whether ``password`` is the user's (asked again before something that cannot be undone)."""
+        found = await self._store.credentials(user.username)
+        return await self._hasher.check(password, found[1] if found and found[0].id == user.id else None)
+
     async def open_session(self, user: User) -> str:
         """A new session for ``user``; the token is both the cookie's value and the Bearer token."""
         token = new_token()

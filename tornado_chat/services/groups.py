@@ -46,9 +46,10 @@ class Groups:
             await self._news.changed(user, group_id, joined=True)
         return await self.group(user, group_id)
 
-    async def leave(self, user: User, group_id: int) -> None:
-        """Leave; an owner who leaves hands the group to the member who has been there longest."""
-        left = await self._store.leave(group_id, user.id, self._presence.online_since())
+    async def leave(self, user: User, group_id: int, closing: bool = False) -> None:
+        """Leave; an owner who leaves hands the group to the member who has been there longest.
+        ``closing``: the account closes, which ends even a direct group's membership."""
+        left = await self._store.leave(group_id, user.id, self._presence.online_since(), closing)
         if left is None:
             return
         if left.heir is not None:  # their polls read their new role before the news of it

@@ -5,7 +5,8 @@ one aggregate: ``accounts`` (users, sessions), ``groups`` (groups, memberships),
 list, roles, removals and bans, group details, direct groups),
 ``messages`` (sending, history, images; ``message_rows`` reads one whole), ``changes``
 (edit, delete, react), ``log`` (a group's log read back), ``presence``, ``read_state``
-(read marks, unread counts, notification levels); ``migrate``
+(read marks, unread counts, notification levels), ``search`` (full-text search),
+``your_data`` (a user's export, closing an account); ``migrate``
 brings a database's schema up to date at start.
 """
 
@@ -23,6 +24,8 @@ from .members import MemberStore
 from .messages import MessageStore
 from .presence import PresenceStore
 from .read_state import ReadStore
+from .search import SearchStore
+from .your_data import YourDataStore
 
 
 @dataclass(frozen=True)
@@ -38,11 +41,13 @@ class Store:
     log: LogStore
     presence: PresenceStore
     read: ReadStore
+    search: SearchStore
+    your_data: YourDataStore
 
     @classmethod
     async def open(cls, url: DatabaseURL, pool_size: int, timeouts: DatabaseTimeouts) -> Store:
         db = await Database.connect(url, pool_size, timeouts)
         return cls(
             db, AccountStore(db), GroupStore(db), MemberStore(db), MessageStore(db), ChangeStore(db), LogStore(db),
-            PresenceStore(db), ReadStore(db),
+            PresenceStore(db), ReadStore(db), SearchStore(db), YourDataStore(db),
         )

@@ -31,8 +31,11 @@ class AccountStore:
             raise
 
     async def credentials(self, username: str) -> tuple[User, str] | None:
-        """The user and their password hash; the name matches whatever its case."""
-        row = await self._db.one("SELECT id, username, password_hash FROM users WHERE username = %s", (username,))
+        """The user and their password hash; the name matches whatever its case. A closed account
+        has none: it is no one's to sign in to."""
+        row = await self._db.one(
+            "SELECT id, username, password_hash FROM users WHERE username = %s AND closed_at IS NULL", (username,)
+        )
         return (User(row[0], row[1]), row[2]) if row else None
 
     async def users(self, user_ids: set[int] | list[int]) -> dict[int, User]:

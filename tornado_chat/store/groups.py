@@ -192,16 +192,20 @@ class GroupStore:
             await add_membership(cur, locked, user_id)
             return True
 
-    async def leave(self, group_id: int, user_id: int, online_since: datetime.datetime) -> Left | None:
+    async def leave(
+        self, group_id: int, user_id: int, online_since: datetime.datetime, closing: bool = False
+    ) -> Left | None:
         """Leave (None: there was no membership to end). An owner's leaving makes the member who
-        has been there longest (a moderator first) owner."""
+        has been there longest (a moderator first) owner. ``closing``: the account closes, and
+        even a direct group's membership ends."""
         async with self._db.transaction() as cur:
             locked = await lock_group(cur, group_id, user_id)
             if locked.membership is None:
                 if locked.standing.hidden:
                     raise NoSuchGroup(group_id)
                 return None
-            permissions.require(group_id, locked.standing, Action.LEAVE)
+            if not closing:
+                permissions.require(group_id, locked.standing, Action.LEAVE)
             await cur.execute("DELETE FROM memberships WHERE id = %s", (locked.membership.id,))
             if locked.standing.role != permissions.OWNER:
                 return Left()

@@ -9,6 +9,7 @@ from ..errors import UsernameTaken
 from ..models import User
 from ..services.accounts import BadCredentials, TooManyAttempts
 from .base import SESSION_COOKIE, APIError, BaseHandler
+from .your_data import AccountClosingHandler
 
 
 class SignInHandler(BaseHandler):
@@ -51,8 +52,11 @@ class SessionHandler(SignInHandler):
         self.no_content()
 
 
-class MeHandler(BaseHandler):
+class MeHandler(AccountClosingHandler):
     async def get(self) -> None:
         user = self.require_user()
         groups = await self.services.groups.joined(user)
         self.answer({"user": wire.user(user), "groups": [wire.group(g) for g in groups]})
+
+    async def delete(self) -> None:
+        await self.close_account()

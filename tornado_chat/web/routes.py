@@ -16,6 +16,8 @@ from .members import BanHandler, DirectHandler, MemberHandler, MembersHandler
 from .messages import MessagesHandler, TypingHandler
 from .ops import HealthHandler, MetricsHandler
 from .pages import ChatPage, LoginPage, LogoutPage, RegisterPage
+from .search import SearchHandler
+from .your_data import ExportHandler
 
 GROUP = r"/api/groups/([^/]+)"
 # Tornado tries the rules in order, a regular expression each: the long poll, asked for
@@ -30,12 +32,14 @@ HANDLERS = [
     (r"/api/users", UsersHandler),
     (r"/api/session", SessionHandler),
     (r"/api/me", MeHandler),
+    (r"/api/me/export", ExportHandler),
     (r"/api/groups", GroupsHandler),
     (GROUP, GroupHandler),
     (GROUP + r"/members", MembersHandler),
     (GROUP + r"/members/([^/]+)", MemberHandler),
     (GROUP + r"/bans/([^/]+)", BanHandler),
     (r"/api/direct/([^/]+)", DirectHandler),
+    (r"/api/search", SearchHandler),
     (GROUP + r"/membership", MembershipHandler),
     (GROUP + r"/messages", MessagesHandler),
     (GROUP + r"/messages/([^/]+)", MessageHandler),
