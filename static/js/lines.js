@@ -51,6 +51,10 @@ export class Lines {
   // was hidden, or the reader scrolled up) gets a new line at the read mark.
   counted(state, shown) {
     if (!shown || !state.unread) return;
+    if (this.pending?.after === state.lastRead) { // the opening's line, still waiting for older history
+      this.pending.count = state.unread;
+      return;
+    }
     if (this.unreadLine?.after !== state.lastRead) {
       this.dropUnreadLine();
       this.placeUnread(state.lastRead, state.unread);
