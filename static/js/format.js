@@ -73,15 +73,20 @@ export function renderText(text, options = {}) {
   const context = { doc, names: mentionNames(mentions, me) };
   const lines = text.split("\n");
   const closer = closingFences(lines);
-  // Lines of plain text keep the newlines between them; a block (a quote, a code block) is a
-  // line break of its own, so the newline that parts it from its neighbours is not shown.
+  // Lines of plain text keep the newlines between them. A block (a quote, a code block) is a
+  // line break of its own, so the newline that parts it from its neighbours is not shown, and
+  // its margins stand for one blank line on either side: a blank line just before a block does
+  // not show (a newline that ends a text never does), and so one just after it is left out too.
   let run = [];
+  let afterBlock = false;
   const flush = () => {
+    if (afterBlock && run.length > 1 && run[0] === "") run.shift();
     run.forEach((line, i) => {
       if (i) fragment.append("\n");
       inline(context, line, fragment);
     });
     run = [];
+    afterBlock = true;
   };
   for (let i = 0; i < lines.length; ) {
     const line = lines[i];
@@ -233,20 +238,23 @@ function outsideCode(context, line, from, to, items) {
 function urlAt(part, start, end) {
   let stop = start;
   while (stop < end && !URL_STOP.test(part[stop])) stop++;
-  let url = part.slice(start, stop);
-  for (;;) {
-    const last = url[url.length - 1];
-    if (TRAILING.has(last)) url = url.slice(0, -1);
-    else if (last === ")" && count(url, "(") < count(url, ")")) url = url.slice(0, -1);
-    else if (last === "]" && count(url, "[") < count(url, "]")) url = url.slice(0, -1);
-    else return url;
+  const opened = { ")": 0, "]": 0 };
+  const closed = { ")": 0, "]": 0 };
+  for (let i = start; i < stop; i++) {
+    const char = part[i];
+    if (char === "(") opened[")"]++;
+    else if (char === "[") opened["]"]++;
+    else if (char === ")" || char === "]") closed[char]++;
   }
-}
-
-function count(text, char) {
-  let n = 0;
-  for (const c of text) if (c === char) n++;
-  return n;
+  while (stop > start) {
+    const last = part[stop - 1];
+    if (TRAILING.has(last)) stop--;
+    else if ((last === ")" || last === "]") && opened[last] < closed[last]) {
+      closed[last]--;
+      stop--;
+    } else break;
+  }
+  return part.slice(start, stop);
 }
 
 // An <a> for an http(s) URL that the browser reads as one with a host; else null.
