@@ -16,13 +16,17 @@ database: the renderer is a pure module.
 - 4,000 characters of backticks, asterisks, underscores and the like: the same checks (how long
   they take is ``bench/format_render.py``'s, never a test's).
 - format.css: WCAG AA contrast of every formatted element on both message backgrounds, light
-  and dark, and a code block that scrolls sideways instead of widening the message.
+  and dark, a code block that scrolls sideways instead of widening the message (and that the
+  keyboard reaches), and axe-core finding nothing in formatted messages.
 """
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,6 +38,7 @@ from playwright.sync_api import Page, Route, sync_playwright
 from tornado_chat.config import PROJECT_ROOT
 from tornado_chat.web.base import PAGE_CSP
 
+from .support.axe import AXE_SCRIPT, format_violations
 from .test_browser import CHROMIUM, CHROMIUM_ARGS
 
 ORIGIN = "http://format.test"
@@ -43,8 +48,8 @@ TEXT_MAX_CHARS = 4000
 # What the renderer may ever make: its own exports must say the same (the integrator relies on them).
 ELEMENTS = ["a", "blockquote", "code", "em", "pre", "span", "strong"]
 ATTRIBUTES = {
-    "a": ["class", "href", "rel", "target"], "blockquote": ["class"], "code": ["class"], "em": [], "pre": ["class"],
-    "span": ["class"], "strong": [],
+    "a": ["class", "href", "rel", "target"], "blockquote": ["class"], "code": ["class"], "em": [],
+    "pre": ["class", "tabindex"], "span": ["class"], "strong": [],
 }
 CLASSES = ["fmt-code", "fmt-link", "fmt-pre", "fmt-quote", "mention", "mention-me"]
 REL = "noopener noreferrer nofollow"
@@ -107,6 +112,7 @@ function problems(box, options, allowed) {
       if (name === undefined || !names.has(name)) found.push(`mention of ${node.textContent}`);
       else if (node.className !== (mine ? "mention mention-me" : "mention")) found.push(`class ${node.className}`);
     }
+    if (tag === "pre" && node.getAttribute("tabindex") !== "0") found.push("pre not reachable by keyboard");
     if (tag === "pre" && (node.className !== "fmt-pre" || node.children.length !== 1 ||
       node.firstChild.localName !== "code" || node.firstChild !== node.lastChild)) found.push("pre without one code");
     if (tag === "code" && node.parentNode.localName !== "pre" && node.className !== "fmt-code") found.push("code");
@@ -282,7 +288,7 @@ def code(text: str) -> str:
 
 
 def pre(text: str) -> str:
-    return f'<pre class="fmt-pre"><code>{text}</code></pre>'
+    return f'<pre class="fmt-pre" tabindex="0"><code>{text}</code></pre>'
 
 
 def quote(html: str) -> str:
@@ -305,6 +311,7 @@ TABLE: list[tuple[str, str, str, dict[str, Any]]] = [
     ("double-underscore-is-bold-as-commonmark", "__init__", "<strong>init</strong>", MENTIONS),
     ("underscore-inside-a-word", "snake_case_name and a_b", "snake_case_name and a_b", MENTIONS),
     ("spaced-asterisks", "2 * 3 * 4", "2 * 3 * 4", MENTIONS),
+    ("asterisks-inside-a-word-as-commonmark", "2*3*4", "2<em>3</em>4", MENTIONS),
     ("space-after-opener", "** not bold**", "** not bold**", MENTIONS),
     ("unclosed-bold", "**unclosed", "**unclosed", MENTIONS),
     ("unclosed-italic", "*unclosed and _this", "*unclosed and _this", MENTIONS),
@@ -565,3 +572,42 @@ def test_a_code_block_scrolls_sideways_instead_of_widening_the_message(page: Pag
         assert size["overflow"] == "auto" and size["whiteSpace"] == "pre", size
         assert "monospace" in size["font"], size
         assert size["lines"] < 2, size  # one line of code, not wrapped
+
+
+AXE_IN_MESSAGES = """async () => (await axe.run("#messages", { resultTypes: ["violations"] })).violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+    nodes: v.nodes.map((node) => ({
+        target: node.target.map((part) => Array.isArray(part) ? part.join(" >>> ") : part),
+        summary: [...node.any, ...node.all, ...node.none].map((check) => check.message).filter(Boolean),
+    })),
+}))"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_nothing_in_formatted_messages(page: Page, scheme: str) -> None:
+    """axe-core (every default rule, as tests/test_accessibility.py runs it) on two messages holding
+    every kind of formatted text, a code block too wide for a phone among them."""
+    page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+    text = ("**b** *i* _i_ `code` https://x.org @ana @me_user\n> quote **x** https://y.org @bob_1\n```\n"
+            + "a long line of code " * 30 + "\n```\nend")
+    page.evaluate("([text, options]) => window.harness.show(text, options, 360)", [text, MENTIONS])
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE_SCRIPT.read_text())
+    violations = page.evaluate(AXE_IN_MESSAGES)
+    assert violations == [], format_violations(violations, f"formatted messages, {scheme}")
+
+
+# 5. The benchmark still runs (its figures are for bench/README.md, not for a test).
+
+
+def test_the_benchmark_runs() -> None:
+    script = PROJECT_ROOT / "bench" / "format_render.py"
+    done = subprocess.run([sys.executable, str(script), "--repeat", "3", "--json-only"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["scenario"] == "format_render"
+    assert {"4,000 typical", "short plain"} <= set(result["typical"])
+    assert {"backticks", "asterisks", "underscores", "deep nesting"} <= set(result["hostile"])
+    for row in [*result["typical"].values(), *result["hostile"].values()]:
+        assert row["p50_ms"] <= row["p99_ms"]

@@ -6,7 +6,7 @@
 //   **bold**                         <strong>
 //   *italic*  _italic_               <em>            (nested: *a **b** c*; at most MAX_DEPTH deep)
 //   `code`  ``co`de``                <code class="fmt-code">   (a run of N backticks closes with N)
-//   ```lang  (own line) … ```        <pre class="fmt-pre"><code>   (the language word is ignored)
+//   ```lang  (own line) … ```        <pre class="fmt-pre" tabindex="0"><code>   (the language word is ignored)
 //   "> " at a line's start           <blockquote class="fmt-quote">   (consecutive lines: one)
 //   http:// and https:// URLs        <a class="fmt-link" href rel="noopener noreferrer nofollow" target="_blank">
 //   @name of a mentioned user        <span class="mention"> (and "mention-me" for the reader)
@@ -31,7 +31,7 @@ export const ATTRIBUTES = Object.freeze({
   blockquote: Object.freeze(["class"]),
   code: Object.freeze(["class"]),
   em: Object.freeze([]),
-  pre: Object.freeze(["class"]),
+  pre: Object.freeze(["class", "tabindex"]),
   span: Object.freeze(["class"]),
   strong: Object.freeze([]),
 });
@@ -94,6 +94,7 @@ export function renderText(text, options = {}) {
       flush();
       const end = closer[i + 1];
       const pre = element(doc, "pre", "fmt-pre");
+      pre.tabIndex = 0; // it may scroll sideways: the keyboard must reach it (axe: scrollable-region-focusable)
       const code = doc.createElement("code");
       code.append(lines.slice(i + 1, end).join("\n"));
       pre.append(code);
