@@ -36,6 +36,7 @@ from hypothesis import strategies as st
 from playwright.sync_api import Page, Route, sync_playwright
 
 from tornado_chat.config import PROJECT_ROOT
+from tornado_chat.mentions import mentioned_names
 from tornado_chat.web.base import PAGE_CSP
 
 from .support.axe import AXE_SCRIPT, format_violations
@@ -133,7 +134,9 @@ window.harness = {
   check: (cases, allowed) => cases.map((one) => {
     try {
       const box = render(one);
-      return { text: box.textContent, problems: problems(box, one.options, allowed) };
+      const mentioned = [...box.querySelectorAll("span.mention")].map((node) => node.textContent.slice(1));
+      mentioned.forEach((name, i) => { mentioned[i] = name.toLowerCase(); });
+      return { text: box.textContent, problems: problems(box, one.options, allowed), mentioned };
     } catch (error) {
       return { text: null, problems: [`threw ${error}`] };
     }
@@ -462,6 +465,27 @@ def test_hostile_text_with_any_mentions(page: Page, texts: list[str], names: lis
     options = {"mentions": [{"id": i, "username": name} for i, name in enumerate(names)], "me": me}
     texts = [" ".join(f"@{name}" for name in names) + " " + text for text in texts]
     assert_safe(texts, check(page, texts, options))
+
+
+MENTION_PIECES = [
+    "@ana", "@ANA", "@Ana.", "@ana.com", "@ana's", "@ana-ish", "@ana_b", "@anaé", "é@ana", "email@ana", "@@ana",
+    "@bob_1", "@me_user", "@me", "https://x.org/@ana", "ftp://x/@ana", "a.b://@ana", "(@ana)", "*", "**", "_", " ",
+    "\n", "> ", "\t", "\u00a0", "\ufeff", "\x85", "\u200d", "\u0301", ".", "/", ":", "//", "a", "https://x.org/",
+    "ftp://", "x://",
+]
+
+
+@PROPERTY_SETTINGS
+@given(texts=st.lists(st.lists(st.one_of(st.sampled_from(MENTION_PIECES), st.text(
+    st.characters(max_codepoint=0x2FFF, exclude_characters="`"), max_size=4)), max_size=30).map("".join),
+    min_size=1, max_size=25))
+def test_the_mentions_shown_are_the_ones_the_server_reads(page: Page, texts: list[str]) -> None:
+    """Outside code (no backticks here), the names highlighted are exactly those of
+    tornado_chat/mentions.py that the message lists: the same whole-word rule, the same URLs skipped."""
+    listed = {user["username"].lower() for user in MENTIONS["mentions"]}
+    for text, result in zip(texts, check(page, texts), strict=True):
+        assert result["problems"] == [], (text, result["problems"])
+        assert set(result["mentioned"]) == set(mentioned_names(text)) & listed, text
 
 
 # 3. 4,000 characters built to be slow: the same checks (their time: bench/format_render.py).

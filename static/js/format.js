@@ -47,15 +47,16 @@ const QUOTE = "> ";
 
 // Anything that reads "scheme://…" (to the next space, as mentions.py skips it): a link when
 // the scheme is http or https, else text; and the mentions (mentions.py's MENTION_RE, its
-// possessive name written as a look-ahead and a back-reference). \w is Unicode's, as the
-// `regex` package's: letters, marks, digits, connectors and joiners.
+// possessive name written as a look-ahead and a back-reference). \w and \s are Unicode's, as the
+// `regex` package's: letters, marks, digits, connectors and joiners; White_Space (not JavaScript's
+// \s, which takes U+FEFF and leaves U+0085 out).
 const W = String.raw`\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}`;
 const ATOMS = new RegExp(
-  String.raw`(?<![A-Za-z0-9+.\-])([A-Za-z][A-Za-z0-9+.\-]*):\/\/\S*` +
+  String.raw`(?<![A-Za-z0-9+.\-])([A-Za-z][A-Za-z0-9+.\-]*):\/\/\P{White_Space}*` +
     String.raw`|(?<![${W}@])@(?=([A-Za-z0-9_]{3,32}))\2(?![${W}@]|\.[${W}])`,
   "gu",
 );
-const URL_STOP = /[\s<>"'`]/u; // a link ends before any of these (as dom.js's linkify)
+const URL_STOP = /[\p{White_Space}<>"'`]/u; // a link ends before any of these (as dom.js's linkify)
 const TRAILING = new Set([".", ",", ":", ";", "!", "?", "*", "_", "~", "'", '"']);
 const SPACE = /\s/u;
 const PUNCTUATION = /[\p{P}\p{S}]/u;
