@@ -11,19 +11,42 @@ export function el(tag, className, text) {
   return node;
 }
 
-// Text with its http(s) links made clickable; everything else stays text.
-export function linkify(text) {
+// Text with its http(s) links made clickable and, outside them, the mentions of
+// `mentions` (users) highlighted (the one of `me` apart); everything else stays text.
+export function linkify(text, mentions = [], me = null) {
   const fragment = document.createDocumentFragment();
+  const mention = mentionPattern(mentions);
+  const plain = (part) => fragment.append(mention ? mentionify(part, mention, me) : part);
   let last = 0;
   for (const match of text.matchAll(URL_RE)) {
     const url = match[0].replace(/[.,;:!?)\]]+$/, "");
-    fragment.append(text.slice(last, match.index));
+    plain(text.slice(last, match.index));
     const link = el("a", "", url);
     link.href = url;
     link.rel = "noopener noreferrer nofollow";
     link.target = "_blank";
     fragment.append(link);
     last = match.index + url.length;
+  }
+  plain(text.slice(last));
+  return fragment;
+}
+
+// `@name` of a mentioned user, any case, a whole word (as the server reads it).
+function mentionPattern(mentions) {
+  const names = (mentions || []).map((user) => user.username.replace(/[^\p{L}\p{N}_]/gu, "")).filter(Boolean);
+  if (!names.length) return null;
+  return new RegExp(`(?<![\\p{L}\\p{N}_@])@(${names.join("|")})(?![\\p{L}\\p{N}_])`, "giu");
+}
+
+function mentionify(text, pattern, me) {
+  const fragment = document.createDocumentFragment();
+  let last = 0;
+  for (const match of text.matchAll(pattern)) {
+    fragment.append(text.slice(last, match.index));
+    const mine = me && match[1].toLocaleLowerCase() === me.username.toLocaleLowerCase();
+    fragment.append(el("span", mine ? "mention me" : "mention", match[0]));
+    last = match.index + match[0].length;
   }
   fragment.append(text.slice(last));
   return fragment;
