@@ -63,6 +63,7 @@ PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>format.js</title>
 <link rel="stylesheet" href="/static/app.css">
 <link rel="stylesheet" href="/static/css/conversation.css">
+<link rel="stylesheet" href="/static/css/notifications.css">
 <link rel="stylesheet" href="/static/css/format.css">
 <script type="module" src="/harness.js"></script>
 </head><body><main class="messages" id="messages"></main></body></html>"""
