@@ -146,8 +146,8 @@ async def test_a_mention_is_picked_by_the_keyboard_highlighted_and_marked_for_it
     await expect(sent.locator(".mention")).to_have_text([f"@{ana.username}", f"@{carla.username}"])
     received = log(ana_page).locator(".message").last
     await expect(received).to_have_class(re.compile(r"\bmentions-me\b"))
-    await expect(received.locator(".mention.me")).to_have_text(f"@{ana.username}")
-    await expect(received.locator(".mention:not(.me)")).to_have_text(f"@{carla.username}")
+    await expect(received.locator(".mention.mention-me")).to_have_text(f"@{ana.username}")
+    await expect(received.locator(".mention:not(.mention-me)")).to_have_text(f"@{carla.username}")
     await expect(received.get_by_text("Mentions you")).to_have_count(1)  # said, not shown
     # Text only: a name that looks like markup stays text.
     assert await received.locator(".text").evaluate("n => n.querySelectorAll('*:not(.mention)').length") == 0

@@ -2,54 +2,11 @@
 // textContent or text nodes here, never innerHTML, so a message cannot run or
 // inject anything.
 
-const URL_RE = /\bhttps?:\/\/[^\s<>"']+/gi;
-
 export function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
-}
-
-// Text with its http(s) links made clickable and, outside them, the mentions of
-// `mentions` (users) highlighted (the one of `me` apart); everything else stays text.
-export function linkify(text, mentions = [], me = null) {
-  const fragment = document.createDocumentFragment();
-  const mention = mentionPattern(mentions);
-  const plain = (part) => fragment.append(mention ? mentionify(part, mention, me) : part);
-  let last = 0;
-  for (const match of text.matchAll(URL_RE)) {
-    const url = match[0].replace(/[.,;:!?)\]]+$/, "");
-    plain(text.slice(last, match.index));
-    const link = el("a", "", url);
-    link.href = url;
-    link.rel = "noopener noreferrer nofollow";
-    link.target = "_blank";
-    fragment.append(link);
-    last = match.index + url.length;
-  }
-  plain(text.slice(last));
-  return fragment;
-}
-
-// `@name` of a mentioned user, any case, a whole word (as the server reads it).
-function mentionPattern(mentions) {
-  const names = (mentions || []).map((user) => user.username.replace(/[^\p{L}\p{N}_]/gu, "")).filter(Boolean);
-  if (!names.length) return null;
-  return new RegExp(`(?<![\\p{L}\\p{N}_@])@(${names.join("|")})(?![\\p{L}\\p{N}_])`, "giu");
-}
-
-function mentionify(text, pattern, me) {
-  const fragment = document.createDocumentFragment();
-  let last = 0;
-  for (const match of text.matchAll(pattern)) {
-    fragment.append(text.slice(last, match.index));
-    const mine = me && match[1].toLocaleLowerCase() === me.username.toLocaleLowerCase();
-    fragment.append(el("span", mine ? "mention me" : "mention", match[0]));
-    last = match.index + match[0].length;
-  }
-  fragment.append(text.slice(last));
-  return fragment;
 }
 
 // A stroked 24×24 icon, hidden from screen readers (its button has a name).

@@ -4,7 +4,8 @@
 // appears on hover and on focus).
 
 import { avatar, colourOf } from "./avatar.js";
-import { el, linkify } from "./dom.js";
+import { el } from "./dom.js";
+import { renderText } from "./format.js";
 import { reactionsNode } from "./reactions.js";
 import { quoteNode } from "./reply.js";
 
@@ -98,8 +99,8 @@ export class MessageViews {
   // A long text starts collapsed, with a button to show all of it.
   text(bubble, message, expanded) {
     const text = message.text || "";
-    const body = el("p", "text");
-    body.append(linkify(text, message.mentions, this.me));
+    const body = el("div", "text");
+    body.append(renderText(text, { mentions: message.mentions, me: this.me.id }));
     bubble.append(body);
     if (text.length <= LONG_CHARS && text.split("\n").length <= LONG_LINES) return;
     body.id = `text-${message.id}`;
