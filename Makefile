@@ -5,7 +5,8 @@ VENV := .venv
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 # make test runs the suite in parallel workers (pytest-xdist), a file per worker at a time,
-# each with a private MariaDB server of its own; TEST_WORKERS=0 runs it in one process.
+# each with a private MariaDB server of its own (TEST_WORKERS=0: in one process), then the load
+# tests marked `serial`, alone.
 TEST_WORKERS ?= auto
 
 .DEFAULT_GOAL := help
@@ -44,7 +45,8 @@ db-server:
 run: $(RUN_STAMP) db-server
 	$(VENV)/bin/python run.py $(ARGS)
 
-# pytest's exit code passes through: 5 (no tests collected) fails the build.
+# pytest's exit code passes through: 5 (no tests collected) fails the build, but for the serial
+# phase (PYTEST_ARGS may name files without load tests).
 test: $(TEST_STAMP)
 	./scripts/ensure-db-server test
 	./scripts/ensure-browser
@@ -52,7 +54,10 @@ test: $(TEST_STAMP)
 	./scripts/ensure-nginx
 	./scripts/ensure-redis
 	$(AUDIT)
-	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	rc=0; \
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial" $(PYTEST_ARGS) || rc=$$?; \
+	$(VENV)/bin/python -m pytest -m serial $(PYTEST_ARGS) || { r=$$?; [ $$r -eq 5 ] || rc=$$r; }; \
+	exit $$rc
 
 # The pure code alone: needs only the virtualenv (tests/unit/conftest.py refuses server fixtures).
 unit: $(TEST_STAMP)

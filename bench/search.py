@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pymysql  # noqa: E402
 from send_to_receive import (  # noqa: E402
+    Connection,
     add_common_arguments,
     common_fields,
     register,
@@ -159,6 +160,8 @@ async def bench(server: subprocess.Popen[bytes], port: int, url: str, args: argp
     me = await searcher.request("GET", "/api/me")
     user_id = me["user"]["id"]
     index_s = await asyncio.to_thread(load, url, args.messages, args.groups, user_id, args.member_of)
+    token, searcher = searcher.token, await Connection.open(port)  # the first went idle meanwhile
+    searcher.token = token
     some_group = (await searcher.request("GET", "/api/me"))["groups"][0]["id"]
     queries = {
         "a common word": ([word(0)], None),

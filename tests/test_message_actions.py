@@ -6,6 +6,7 @@ against a real server. What one does reaches the other live through the long pol
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import quote
 
@@ -397,6 +398,14 @@ async def test_each_change_replaces_its_one_node_and_keeps_every_other_node(serv
     reply = await post(client, ana, group, "a reply to the first", reply_to=first["seq"])
     page = await chat(browser, server, bob)
     await expect(log(page).locator(".message")).to_have_count(4)
+    # Read first: a change to a message still unread would rightly touch the tab's badge too.
+    await expect(page.locator(".unread.count")).to_have_count(0)
+    for _ in range(100):
+        me = await client.request("GET", "/api/me", token=bob.token)
+        if [g["unread"] for g in me.json["groups"] if g["id"] == group["id"]] == [0]:
+            break
+        await asyncio.sleep(0.05)
+    await expect(page.locator(".unread.count")).to_have_count(0)
 
     async def change(do: Any, done: Any) -> dict[str, Any]:
         seen = await page.evaluate_handle(WATCH_CHILDREN, "#messages")

@@ -268,3 +268,20 @@ async def test_marks_made_together_are_written_together(start_server: StartServe
     answers = await asyncio.gather(*(mark(client, m, group["id"], 1) for m in crowd))
     assert [a.json["group"]["last_read_seq"] for a in answers] == [1] * len(crowd)
     assert multi_table_updates() - before <= 2  # one batch, or two if the crowd straddled a batch's end
+
+
+async def test_a_group_that_arrives_by_a_membership_event_counts_from_there_like_the_server(client: Client) -> None:
+    """The membership event's group has nothing unread yet: its messages follow it, and a
+    client that counts them ends with what the server answers."""
+    ana, bob = await client.register("ana"), await client.register("bob")
+    cursor = await client.cursor(bob)
+    chat = (await client.request("PUT", f"/api/direct/{bob.username}", token=ana.token)).json["group"]
+    await said(client, ana, chat["id"], "hello")
+    await said(client, ana, chat["id"], f"@{bob.username} are you there")
+    fresh = await read_of(client, bob, chat["id"])
+    events, _ = await collect(client, bob, cursor, lambda ev: len(of_type(ev, "message")) >= 2)
+    (arrived,) = of_type(events, "membership")
+    state = {key: arrived["group"][key] for key in READ_KEYS}
+    apply(state, events, bob.id, chat["id"])
+    assert {key: state[key] for key in READ_KEYS} == fresh == {
+        "last_read_seq": 0, "unread": 2, "unread_mentions": 1, "notify": "all"}

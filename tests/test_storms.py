@@ -27,6 +27,10 @@ from .support.processes import ChatProcess
 from .test_images import encode, noise, upload
 from .test_metrics import scrape, until_metric, value
 
+# A thousand clients at once measure the server, not a test beside it: these run alone,
+# after the parallel part of `make test`.
+pytestmark = pytest.mark.serial
+
 MEMORY_SLACK = 20 * 2**20  # bytes of VmRSS over the baseline allowed once the clients have gone
 POOL_SIZE = 20  # the crowd is made with many statements at once
 SETTLE = 200  # looks, 50 ms apart, for the server to let go of what the clients held

@@ -110,12 +110,12 @@ export class Conversation {
     this.places.delete(state);
   }
 
-  // Where the reader lands on opening a group: at the "new messages" line,
-  // else where they were when they left it, else at the bottom.
+  // Where the reader lands on opening a group: where they were when they left it
+  // (they have seen its "new messages" line then), else at that line, else at the bottom.
   settle(place) {
     const node = place && this.timeline.nodes.get(place.id);
-    if (this.lines.unreadLine) this.log.scrollTop = this.offset(this.lines.unreadLine) - LINE_MARGIN_PX;
-    else if (node) this.log.scrollTop = this.offset(node) - place.offset;
+    if (node) this.log.scrollTop = this.offset(node) - place.offset;
+    else if (this.lines.unreadLine) this.log.scrollTop = this.offset(this.lines.unreadLine) - LINE_MARGIN_PX;
     else this.scrollToBottom();
     this.pinned = this.atBottom();
   }
@@ -135,13 +135,27 @@ export class Conversation {
   }
 
   arrived(state, message, mine) {
-    this.lines.arrived(state, message, mine, state === this.state);
     if (state !== this.state) return;
     this.add(message, { toBottom: mine });
     if (mine) return;
     const name = message.user.username;
+    const text = message.text || "";
     this.announcer.say(message.image ? this.t("{name} sent an image", { name })
-      : this.t("{name}: {text}", { name, text: message.text || "" }));
+      : this.store.mentionsMe(state, message) ? this.t("{name} mentioned you: {text}", { name, text })
+        : this.t("{name}: {text}", { name, text }));
+  }
+
+  // Whether the open group's newest message is (at least partly) in view in the list.
+  newestInView() {
+    const state = this.state;
+    if (!state || this.dom.conversation.hidden) return false;
+    let newest = null;
+    for (const message of state.messages.values()) if (!newest || message.seq > newest.seq) newest = message;
+    const node = newest && this.timeline.nodes.get(newest.id);
+    if (!node) return false;
+    const box = this.log.getBoundingClientRect();
+    const rect = node.getBoundingClientRect();
+    return box.height > 0 && rect.top < box.bottom && rect.bottom > box.top;
   }
 
   add(message, { toBottom = false } = {}) {
@@ -196,6 +210,7 @@ export class Conversation {
   // The latest page, when the group is first opened.
   latest(messages) {
     this.timeline.addMany(messages);
+    this.lines.place(this.state);
     this.updateNotes();
     this.stamps.ensure();
     if (this.opening || this.pinned) this.settle(null);
@@ -207,6 +222,7 @@ export class Conversation {
   prepend(messages) {
     const fromBottom = this.log.scrollHeight - this.log.scrollTop;
     this.timeline.addMany(messages);
+    this.lines.place(this.state);
     this.updateNotes();
     this.log.scrollTop = this.log.scrollHeight - fromBottom;
   }

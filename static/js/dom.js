@@ -2,31 +2,11 @@
 // textContent or text nodes here, never innerHTML, so a message cannot run or
 // inject anything.
 
-const URL_RE = /\bhttps?:\/\/[^\s<>"']+/gi;
-
 export function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
-}
-
-// Text with its http(s) links made clickable; everything else stays text.
-export function linkify(text) {
-  const fragment = document.createDocumentFragment();
-  let last = 0;
-  for (const match of text.matchAll(URL_RE)) {
-    const url = match[0].replace(/[.,;:!?)\]]+$/, "");
-    fragment.append(text.slice(last, match.index));
-    const link = el("a", "", url);
-    link.href = url;
-    link.rel = "noopener noreferrer nofollow";
-    link.target = "_blank";
-    fragment.append(link);
-    last = match.index + url.length;
-  }
-  fragment.append(text.slice(last));
-  return fragment;
 }
 
 // A stroked 24×24 icon, hidden from screen readers (its button has a name).

@@ -1,8 +1,8 @@
 // The conversation's own lines between the messages, and what they remember
 // per group while the page lives: someone else joined or left ("ana joined",
 // quiet and centred; not news for the announcer), and where the unread
-// messages of a group begin ("3 new messages"), counted by the store while the
-// group was not in view and shown the next time it is.
+// messages of a group begin ("3 new messages"), after the server's read mark
+// (issue 16), shown when the group is opened and when a new unread run starts.
 
 import { el } from "./dom.js";
 
@@ -12,48 +12,53 @@ export class Lines {
     this.t = t;
     this.days = days;
     this.plural = new Intl.PluralRules(locale);
-    this.memory = new WeakMap(); // group state -> {system: [{key, text, at}], unread: {seq, count} | null}
+    this.memory = new WeakMap(); // group state -> {system: [{key, text, at}]}
     this.unreadLine = null; // in the list shown now
+    this.pending = null; // {after, count}: the line of this opening, until the history reaches it
   }
 
   of(state) {
-    if (!this.memory.has(state)) this.memory.set(state, { system: [], unread: null });
+    if (!this.memory.has(state)) this.memory.set(state, { system: [] });
     return this.memory.get(state);
   }
 
-  // A group's list was just built: its lines go in, and its unread mark is used up.
+  // A group's list was just built: its lines go in, and where its unread messages
+  // begin (the server's read mark: the line goes right after the last message read),
+  // once the history shown reaches back to the mark (see place).
   build(state) {
     this.unreadLine = null;
+    this.pending = state.unread ? { after: state.lastRead, count: state.unread } : null;
     const memory = this.of(state);
     for (const line of memory.system) this.placeSystem(line);
-    if (memory.unread?.seq != null) this.placeUnread(memory.unread);
-    memory.unread = null;
+    this.place(state);
   }
 
-  // The store's unread count changed. Read while in view (the page came back):
-  // the line stays until another group is opened. A new unread run in view
-  // (the page was hidden) gets a new line.
+  // The "new messages" line of this opening, when the messages shown reach the read mark
+  // (a message at or before it is held, or there is no older history): above 50 unread
+  // messages it waits for the older pages, rather than stand over a message that is not the first.
+  place(state) {
+    const pending = this.pending;
+    if (!pending || this.unreadLine) return;
+    const reached = (state.historyLoaded && !state.hasOlder)
+      || [...state.messages.values()].some((message) => message.seq <= pending.after);
+    if (!reached || !state.messages.size) return;
+    this.pending = null;
+    this.placeUnread(pending.after, pending.count);
+  }
+
+  // The group's unread count changed while it is shown. Read (the count falls to
+  // zero): the line stays until another group is opened. A new unread run (the page
+  // was hidden, or the reader scrolled up) gets a new line at the read mark.
   counted(state, shown) {
-    const memory = this.of(state);
-    if (!state.unread) {
-      if (shown) memory.unread = null;
+    if (!shown || !state.unread) return;
+    if (this.pending?.after === state.lastRead) { // the opening's line, still waiting for older history
+      this.pending.count = state.unread;
       return;
     }
-    if (!memory.unread) {
-      memory.unread = { seq: null, count: 0 };
-      if (shown) this.dropUnreadLine();
-    }
-    memory.unread.count = state.unread;
-    if (shown && this.unreadLine) this.unreadLine.firstChild.textContent = this.unreadLabel(state.unread);
-  }
-
-  // Before a new message goes in: the first unread one is remembered, and in
-  // view the line goes in before it.
-  arrived(state, message, mine, shown) {
-    const unread = this.of(state).unread;
-    if (!unread || mine) return;
-    if (unread.seq === null) unread.seq = message.seq;
-    if (shown && unread.seq === message.seq && !this.unreadLine) this.placeUnread(unread);
+    if (this.unreadLine?.after !== state.lastRead) {
+      this.dropUnreadLine();
+      this.placeUnread(state.lastRead, state.unread);
+    } else this.unreadLine.firstChild.textContent = this.unreadLabel(state.unread);
   }
 
   // Someone else joined or left: a line after the newest message (before the
@@ -81,10 +86,12 @@ export class Lines {
     this.timeline.mark(node, "system", line.key);
   }
 
-  placeUnread(unread) {
+  // Before the first message after `after` (and after its day's separator).
+  placeUnread(after, count) {
     const line = el("p", "unread-line");
-    line.append(el("span", "", this.unreadLabel(unread.count)));
-    this.unreadLine = this.timeline.mark(line, "unread", unread.seq - 0.25);
+    line.append(el("span", "", this.unreadLabel(count)));
+    this.unreadLine = this.timeline.mark(line, "unread", after + 0.25); // before the next day's separator too
+    this.unreadLine.after = after;
   }
 
   unreadLabel(count) {

@@ -18,13 +18,16 @@ import { GroupsDialog } from "./groups-dialog.js";
 import { GroupHeader } from "./header.js";
 import { Loader } from "./loader.js";
 import { MembersDialog } from "./members.js";
+import { MentionBox } from "./mention.js";
 import { Nav } from "./nav.js";
+import { Notifications } from "./notify.js";
 import { OnlinePanel } from "./online.js";
 import { Outbox } from "./outbox.js";
 import { People } from "./people.js";
 import { Picker } from "./picker.js";
 import { Format } from "./plural.js";
 import { Reactions } from "./reactions.js";
+import { ReadMarker } from "./read.js";
 import { followQuotes, ReplyBar } from "./reply.js";
 import { isDirect } from "./roles.js";
 import { OnlineSheet } from "./sheet.js";
@@ -44,9 +47,11 @@ const locale = root.dataset.locale;
 const format = new Format(t, locale);
 const activeKey = `tornado_chat:${user.id}:active`;
 
-// A message read while the page is hidden, or while a phone shows the list of
-// groups, is still unread.
-const store = new Store(user, { isHidden: () => document.hidden || nav.conversationHidden() });
+// A new message is read as it arrives only when its conversation is in sight at the
+// bottom: not while the page is hidden, a phone shows the list of groups, or the
+// reader has scrolled up (issue 16: read state on the server, read.js).
+const inSight = () => !document.hidden && !nav.conversationHidden();
+const store = new Store(user, { inView: (state) => state === store.active() && inSight() && conversation.pinned });
 const nav = new Nav({ root, message: $("message"), title: $("group-title"), add: $("open-groups") }, store);
 
 // Opening a group: from a tab, the groups dialog (Open, Create), or at start.
@@ -170,6 +175,9 @@ const conversation = new Conversation({ empty: $("empty"), conversation: $("conv
   onReplaced: (old, node, message) => actions.adopt(old, node, message),
 });
 const deleting = new DeleteConfirm(root, store, { t, announce });
+const reading = new ReadMarker(store, { inSight, newestInView: () => conversation.newestInView() });
+$("messages").addEventListener("scroll", () => reading.look(), { passive: true });
+nav.onChange(() => reading.look());
 let noticeTimer = 0;
 const notice = (text) => { // a failure said near the composer, for a while
   $("notice").textContent = text;
@@ -206,6 +214,8 @@ $("messages").addEventListener("click", (event) => {
   if (message) card.open(message.user, button);
 });
 new TypingLine($("typing"), store, { t });
+// Before the composer: the suggestions after "@" take their keys first.
+new MentionBox({ message: $("message"), popup: $("mention-popup"), list: $("mention-options"), status: $("mention-status") }, store, { t, format });
 new Composer(
   {
     form: $("composer"), message: $("message"), send: $("send"), counter: $("counter"), attach: $("attach"),
@@ -256,8 +266,20 @@ store.on("active", (state) => {
   if (state) localStorage.setItem(activeKey, String(state.group.id));
   else localStorage.removeItem(activeKey);
 });
-document.addEventListener("visibilitychange", () => {
-  if (!document.hidden && store.active() && !nav.conversationHidden()) store.markRead(store.active());
+// Notification levels, the bell, and notifications on this device (issue 16).
+new Notifications(
+  {
+    bell: $("notify-button"), menu: $("group-menu"), dialog: $("notify-dialog"), close: $("notify-close"),
+    legend: $("notify-legend"), levels: $("notify-levels"), state: $("notify-state"), enable: $("notify-enable"),
+    disable: $("notify-disable"), error: $("notify-error"),
+  },
+  store,
+  { t, userId: user.id },
+);
+// A notification's click (service-worker.js) opens its group in this page.
+navigator.serviceWorker?.addEventListener("message", (event) => {
+  const id = Number(event.data?.group_id);
+  if (event.data?.type === "open-group" && store.groups.has(id)) openGroup(id);
 });
 
 let connected = true;
@@ -280,9 +302,14 @@ window.addEventListener("pagehide", () => stream.stop());
 await stream.start();
 const me = await api("GET", "/api/me");
 direct.admit(me.groups);
+// The group to open: the one a notification named (/?group=ID), else the one open before.
+const asked = Number(new URLSearchParams(window.location.search).get("group"));
+if (asked) window.history.replaceState(window.history.state, "", "/");
 const stored = Number(localStorage.getItem(activeKey));
 store.ready();
-store.activate(store.groups.has(stored) ? stored : store.sortedGroups()[0]?.group.id ?? null);
+const first = [asked, stored].find((id) => store.groups.has(id));
+store.activate(first ?? store.sortedGroups()[0]?.group.id ?? null);
+if (asked && store.groups.has(asked)) nav.openChat(); // on a phone too: the notification was about it
 if (!nav.isPhone() && store.active()) {
   nav.openChat();
   nav.focusConversation();

@@ -1,4 +1,4 @@
-// A menu button (the ARIA menu button pattern): Enter, Space or an arrow opens
+// A menu button (the ARIA menu button pattern; items may be menuitemradio too): Enter, Space or an arrow opens
 // the menu with the focus on an item; the arrows, Home and End move; Escape or
 // Tab closes it, Escape returning the focus to the button; a click outside
 // closes it too.
@@ -16,7 +16,9 @@ export class Menu {
     });
     list.addEventListener("keydown", (event) => this.keys(event));
     list.addEventListener("click", (event) => {
-      if (event.target.closest('[role="menuitem"]')) this.close({ focusButton: false });
+      const item = event.target.closest('[role^="menuitem"]');
+      // A radio item changes a setting in place: the focus goes back to the button.
+      if (item) this.close({ focusButton: item.getAttribute("role") === "menuitemradio" });
     });
     list.addEventListener("focusout", (event) => {
       if (!this.list.contains(event.relatedTarget) && event.relatedTarget !== this.button) this.close({ focusButton: false });
@@ -29,7 +31,7 @@ export class Menu {
   }
 
   items() {
-    return [...this.list.querySelectorAll('[role="menuitem"]:not([hidden])')];
+    return [...this.list.querySelectorAll('[role="menuitem"]:not([hidden]), [role="menuitemradio"]:not([hidden])')];
   }
 
   isOpen() {

@@ -4,7 +4,8 @@
 // appears on hover and on focus).
 
 import { avatar, colourOf } from "./avatar.js";
-import { el, linkify } from "./dom.js";
+import { el } from "./dom.js";
+import { renderText } from "./format.js";
 import { reactionsNode } from "./reactions.js";
 import { quoteNode } from "./reply.js";
 
@@ -32,10 +33,14 @@ export class MessageViews {
   // whole; tabStop: its time is the log's one tab stop.
   message(message, { continued = false, expanded = false, tabStop = false } = {}) {
     const mine = message.user.id === this.me.id;
-    const article = el("article", `message${mine ? " mine" : ""}${continued ? " continued" : ""}`);
+    const mentioned = !mine && !message.deleted && Boolean(message.mentions?.some((user) => user.id === this.me.id));
+    const article = el("article", `message${mine ? " mine" : ""}${continued ? " continued" : ""}${mentioned ? " mentions-me" : ""}`);
     article.dataset.id = message.id;
     const head = el("header", "meta");
     head.append(this.author(message, mine), this.stamp(message, tabStop));
+    // A message that mentions the reader is marked (a bar and a tint, conversation.css); a
+    // screen reader hears it too.
+    if (mentioned) head.append(el("span", "sr-only", this.t("Mentions you")));
     const bubble = el("div", "bubble");
     bubble.append(head);
     const editor = !message.deleted && this.editing(message);
@@ -94,8 +99,8 @@ export class MessageViews {
   // A long text starts collapsed, with a button to show all of it.
   text(bubble, message, expanded) {
     const text = message.text || "";
-    const body = el("p", "text");
-    body.append(linkify(text));
+    const body = el("div", "text");
+    body.append(renderText(text, { mentions: message.mentions, me: this.me.id }));
     bubble.append(body);
     if (text.length <= LONG_CHARS && text.split("\n").length <= LONG_LINES) return;
     body.id = `text-${message.id}`;

@@ -1,7 +1,8 @@
 // The page's state and nothing else: the joined groups, each with its messages
-// by id, pending sends, unread count, who is online and who is typing. No DOM
-// and no HTTP: the stream, the loader and the outbox feed it, and the views
-// listen for what changed so that they can update just that.
+// by id, pending sends, read state (issue 16: the server's unread and mention
+// counts, counted on between its `read` events), who is online and who is
+// typing. No DOM and no HTTP: the stream, the loader and the outbox feed it, and
+// the views listen for what changed so that they can update just that.
 
 export const TYPING_SHOWN_MS = 5000;
 
@@ -10,7 +11,11 @@ function groupState(group) {
     group,
     messages: new Map(), // id -> message
     pending: new Map(), // client_id -> {clientId, text or file, state, error, progress}
-    unread: 0,
+    // Read state, from the server's group object and its `read` events (every device's).
+    lastRead: group.last_read_seq ?? 0,
+    unread: group.unread ?? 0,
+    mentions: group.unread_mentions ?? 0,
+    notify: group.notify ?? "all",
     historyLoaded: false,
     hasOlder: true,
     loadingOlder: false,
@@ -20,11 +25,12 @@ function groupState(group) {
 }
 
 export class Store {
-  // isHidden says whether the page is out of sight (a message read there is
-  // still unread); the store asks rather than looking at the document itself.
-  constructor(me, { isHidden = () => false } = {}) {
+  // inView(state) says whether a new message of that group is seen as it arrives
+  // (its conversation open at the bottom, the page in sight); the store asks
+  // rather than looking at the document itself.
+  constructor(me, { inView = () => false } = {}) {
     this.me = me;
-    this.isHidden = isHidden;
+    this.inView = inView;
     this.groups = new Map(); // group id -> group state
     this.closed = new Map(); // group id -> group: direct conversations whose tab was closed (still joined)
     this.activeId = null;
@@ -38,7 +44,8 @@ export class Store {
   // member-changed (state, member), removed (state, event: removed by someone else or banned),
   // message (state, message, {mine}), message-changed, history (state,
   // added, {older}), pending-added, pending-changed, pending-removed,
-  // progress, unread, online, typing.
+  // progress, unread (its counts or notify level changed), look (the group may have been
+  // read: read.js checks), seen (state, seq: read here, to be told to the server), online, typing.
   on(type, listener) {
     if (!this.listeners.has(type)) this.listeners.set(type, []);
     this.listeners.get(type).push(listener);
@@ -56,8 +63,13 @@ export class Store {
     return [...this.groups.values()].sort((a, b) => a.group.name.localeCompare(b.group.name));
   }
 
+  // The page title's count: every unread message, but in groups set to notify nothing.
   totalUnread() {
-    return [...this.groups.values()].reduce((sum, state) => sum + state.unread, 0);
+    return [...this.groups.values()].reduce((sum, state) => sum + (state.notify === "none" ? 0 : state.unread), 0);
+  }
+
+  mentionsMe(state, message) {
+    return Boolean(message.mentions?.some((user) => user.id === this.me.id));
   }
 
   // Groups
@@ -96,13 +108,45 @@ export class Store {
     const previous = this.active();
     this.activeId = id;
     const state = this.active();
-    if (state) this.markRead(state);
     this.emit("active", state, previous);
+    if (state) this.markRead(state);
   }
 
+  // The group may have come into sight: read.js marks it read once its newest
+  // message has been seen for a moment.
   markRead(state) {
-    if (!state.unread) return;
+    this.emit("look", state);
+  }
+
+  // The reader has seen the group up to `seq` (its newest message) on this page:
+  // nothing of it is unread any more; read.js tells the server.
+  seen(state, seq) {
+    if (!(seq > state.lastRead)) return;
+    state.lastRead = seq;
+    const changed = state.unread || state.mentions;
     state.unread = 0;
+    state.mentions = 0;
+    if (changed) this.emit("unread", state);
+    this.emit("seen", state, seq);
+  }
+
+  // The server's read state (a `read` event from any of the reader's devices, in
+  // the stream's order). One behind what this page has already read (its own
+  // mark not yet echoed) changes only the level.
+  readState(state, event) {
+    if (event.notify) state.notify = event.notify;
+    if (event.last_read_seq >= state.lastRead) {
+      state.lastRead = event.last_read_seq;
+      state.unread = event.unread;
+      state.mentions = event.unread_mentions;
+    }
+    this.emit("unread", state);
+  }
+
+  // The level changed here (the answer to PATCH .../membership).
+  setNotify(state, notify) {
+    if (state.notify === notify) return;
+    state.notify = notify;
     this.emit("unread", state);
   }
 
@@ -120,11 +164,13 @@ export class Store {
       const state = this.groups.get(id);
       if (event.type === "membership") this.membership(event);
       else if (event.type === "group_changed" && this.closed.has(id)) this.closed.set(id, event.group);
+      else if (event.type === "read" && this.closed.has(id)) this.closed.set(id, closedRead(this.closed.get(id), event));
       else if (!state) continue;
       else if (event.type === "group_changed") this.addGroup({ ...state.group, ...event.group });
       else if (event.type === "member_changed") this.memberChanged(state, event.member);
       else if (event.type === "message") this.addMessage(state, event.message, { live: true });
       else if (event.type === "message_changed") this.changeMessage(state, event.message);
+      else if (event.type === "read") this.readState(state, event);
       else if (event.type === "presence") this.presence(state, event);
       else if (event.type === "typing") this.typing(state, event.user);
       else if (event.type === "member") this.member(state, event);
@@ -138,7 +184,9 @@ export class Store {
 
   membership(event) {
     if (event.joined) {
-      this.addGroup(event.group);
+      // Counted from here on: the group's counts as it comes may already hold the message
+      // that follows it (a direct conversation opened by its first message).
+      this.addGroup(this.groups.has(event.group.id) ? event.group : { ...event.group, unread: 0, unread_mentions: 0 });
       if (this.activeId === null) this.activate(event.group.id);
     } else {
       const state = this.groups.get(event.group_id);
@@ -173,9 +221,16 @@ export class Store {
     const mine = message.user.id === this.me.id;
     if (mine && message.client_id) this.removePending(state, message.client_id);
     if (state.typing.delete(message.user.id)) this.emit("typing", state);
-    if (live && !mine && (state !== this.active() || this.isHidden())) {
-      state.unread += 1;
-      this.emit("unread", state);
+    // Between the server's `read` events the page counts for itself (the contract):
+    // someone else's new message after the read mark is unread, unless it is seen as
+    // it arrives; one's own reads the group up to it (sending reads).
+    if (live && message.seq > state.lastRead) {
+      if (mine || this.inView(state)) this.seen(state, message.seq);
+      else {
+        state.unread += 1;
+        if (this.mentionsMe(state, message)) state.mentions += 1;
+        this.emit("unread", state);
+      }
     }
     this.emit("message", state, message, { mine });
   }
@@ -188,6 +243,7 @@ export class Store {
   changeMessage(state, message) {
     const known = state.messages.get(message.id);
     const stale = known && ((known.version ?? 1) >= (message.version ?? 1) || (known.deleted && !message.deleted));
+    if (!stale) this.recount(state, known, message);
     if (!stale) this.updateMessage(state, message);
     for (const reply of state.messages.values()) {
       if (reply.reply_to?.seq !== message.seq) continue;
@@ -196,6 +252,28 @@ export class Store {
       if (was.text !== quoted.text || was.deleted !== quoted.deleted) this.updateMessage(state, { ...reply, reply_to: { ...was, ...quoted } });
     }
     return Boolean(known) && !stale;
+  }
+
+  // An unread message deleted is unread no more; an edit may add or take away a
+  // mention of the reader.
+  recount(state, known, message) {
+    if (message.user.id === this.me.id || !(message.seq > state.lastRead) || known?.deleted) return;
+    const before = { unread: state.unread, mentions: state.mentions };
+    const mentioned = known ? this.mentionsMe(state, known) : false;
+    if (message.deleted) {
+      state.unread = Math.max(0, state.unread - 1);
+      if (mentioned) state.mentions = Math.max(0, state.mentions - 1);
+    } else if (known && mentioned !== this.mentionsMe(state, message)) {
+      state.mentions = Math.max(0, state.mentions + (mentioned ? -1 : 1));
+    }
+    if (before.unread !== state.unread || before.mentions !== state.mentions) this.emit("unread", state);
+  }
+
+  // The newest message the page holds of a group (0 when none).
+  newest(state) {
+    let seq = 0;
+    for (const message of state.messages.values()) seq = Math.max(seq, message.seq);
+    return seq;
   }
 
   // A message the page has, replaced (its node follows: message-changed).
@@ -275,6 +353,15 @@ export class Store {
     const now = Date.now();
     return [...state.typing.values()].filter((entry) => entry.until > now).map((entry) => entry.user.username);
   }
+}
+
+// A closed direct conversation keeps its read state for when it opens again.
+function closedRead(group, event) {
+  if (!(event.last_read_seq >= (group.last_read_seq ?? 0))) return { ...group, notify: event.notify ?? group.notify };
+  return {
+    ...group, last_read_seq: event.last_read_seq, unread: event.unread, unread_mentions: event.unread_mentions,
+    notify: event.notify ?? group.notify,
+  };
 }
 
 // What a reply shows of the message it answers, as that message is now (the

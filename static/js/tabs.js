@@ -109,24 +109,44 @@ export class Tabs {
     this.own();
   }
 
+  // The server's counts (issue 16): unread messages, and the mentions of the reader
+  // among them in a badge of their own ("@2"); a group set to notify nothing shows its
+  // count quietly. Only the badges that changed are touched.
   unread(state) {
     const parts = this.items.get(state.group.id);
     if (!parts) return;
-    const badge = parts.tab.querySelector(".unread");
-    if (!state.unread) badge?.remove();
-    else if (badge) badge.textContent = this.format.number(state.unread);
-    else {
-      const fresh = el("span", "unread", this.format.number(state.unread));
-      fresh.setAttribute("aria-hidden", "true");
-      parts.tab.append(fresh);
-    }
+    const muted = state.notify === "none";
+    if (parts.item.classList.contains("muted") !== muted) parts.item.classList.toggle("muted", muted);
+    this.badge(parts.tab, "unread count", state.unread, this.format.number(state.unread));
+    this.badge(parts.tab, "unread mentions", state.mentions, `@${this.format.number(state.mentions)}`);
     const unread = state.unread
       ? this.format.plural(state.unread, {
         one: (n) => this.t("{count} unread message", { count: n }),
         other: (n) => this.t("{count} unread messages", { count: n }),
       })
       : "";
-    parts.description.textContent = [parts.direct ? this.t("Direct message") : "", unread].filter(Boolean).join(", ");
+    const mentions = state.mentions
+      ? this.format.plural(state.mentions, {
+        one: (n) => this.t("{count} mention of you", { count: n }),
+        other: (n) => this.t("{count} mentions of you", { count: n }),
+      })
+      : "";
+    const level = muted ? this.t("Notifications off") : state.notify === "mentions" ? this.t("Notifies mentions only") : "";
+    const text = [parts.direct ? this.t("Direct message") : "", unread, mentions, level].filter(Boolean).join(", ");
+    if (parts.description.textContent !== text) parts.description.textContent = text;
+  }
+
+  badge(tab, className, count, text) {
+    const selector = `.${className.split(" ").join(".")}`;
+    const badge = tab.querySelector(selector);
+    if (!count) badge?.remove();
+    else if (badge) {
+      if (badge.textContent !== text) badge.textContent = text;
+    } else {
+      const fresh = el("span", className, text);
+      fresh.setAttribute("aria-hidden", "true");
+      tab.append(fresh);
+    }
   }
 
   select(state, previous) {

@@ -10,10 +10,11 @@ again and a cursor is good on any process and after a restart.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Iterable
 
 from .. import wire
-from ..models import LogEntry, Membership, User
+from ..models import Group, LogEntry, Membership, User
 from .channel import PresenceView
 from .cursor import Cursor
 from .feed import Feed
@@ -105,11 +106,20 @@ class EventStream:
         return Cursor(self._hub.epoch, position, next_groups), events
 
     async def _membership_events(self, user: User, joined: list[int], left: list[int]) -> list[str]:
-        """Left groups first, then joined ones, for the groups that still exist."""
+        """Left groups first, then joined ones, for the groups that still exist. A joined group's
+        counts are as of the join: every message the member may see follows the event (from the
+        join's log position), and a client counts those itself."""
         groups = await self._feed.groups(user.id, joined + left)
         return [wire.membership_event(groups[gid], False) for gid in left if gid in groups] + [
-            wire.membership_event(groups[gid], True) for gid in joined if gid in groups
+            wire.membership_event(as_of_the_join(groups[gid]), True) for gid in joined if gid in groups
         ]
+
+
+def as_of_the_join(group: Group) -> Group:
+    """The group with nothing unread yet: its messages come after the event that brings it."""
+    if group.read is None:
+        return group
+    return dataclasses.replace(group, read=dataclasses.replace(group.read, unread=0, unread_mentions=0))
 
 
 class Poll:

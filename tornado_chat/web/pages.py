@@ -184,6 +184,26 @@ SCRIPT_STRINGS = (
     "This account no longer exists.",
     "You were removed from {group}.",
     "You were removed from {group} and banned from it.",
+    # Mentions, read state and notifications (issue 16): mention.js, tabs.js, notify.js.
+    "{name} mentioned you: {text}",
+    "Mentions you",
+    "{count} person to mention. Up and down arrows to choose, Enter to pick.",
+    "{count} people to mention. Up and down arrows to choose, Enter to pick.",
+    "{count} mention of you",
+    "{count} mentions of you",
+    "Notifications off",
+    "Notifies mentions only",
+    "Notifications: {level}",
+    "All new messages",
+    "Only @mentions",
+    "Nothing",
+    "In {group}, notify me about",
+    "Could not change the notifications. Try again.",
+    "This browser cannot show notifications.",
+    "Notifications are blocked for this site. Allow them in your browser's site settings.",
+    "Notifications are on for this device.",
+    "Notifications are off for this device.",
+    "Notifications will show while this page is open. This browser could not subscribe for when it is closed.",
 )
 
 

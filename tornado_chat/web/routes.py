@@ -7,6 +7,7 @@ from tornado.web import URLSpec
 
 from ..services import Services
 from .accounts import MeHandler, SessionHandler, UsersHandler
+from .app_shell import AppShellFile
 from .changes import MessageHandler, ReactionHandler
 from .events import EventsHandler
 from .groups import GroupHandler, GroupsHandler, MembershipHandler, OnlineHandler, ReadHandler
@@ -28,6 +29,7 @@ HANDLERS = [
     (r"/login", LoginPage),
     (r"/register", RegisterPage),
     (r"/logout", LogoutPage),
+    (r"/(manifest\.webmanifest|service-worker\.js)", AppShellFile),
     (r"/api/users", UsersHandler),
     (r"/api/session", SessionHandler),
     (r"/api/me", MeHandler),
