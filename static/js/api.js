@@ -18,7 +18,8 @@ function xsrfToken() {
   return match ? decodeURIComponent(match[1]) : "";
 }
 
-export async function api(method, path, body, { signal } = {}) {
+// toLogin: false keeps a 401 an ApiError (a wrong password is one: closing the account).
+export async function api(method, path, body, { signal, toLogin = true } = {}) {
   const headers = { Accept: "application/json" };
   const init = { method, headers, credentials: "same-origin", signal };
   if (method !== "GET" && method !== "HEAD") headers["X-XSRFToken"] = xsrfToken();
@@ -33,7 +34,7 @@ export async function api(method, path, body, { signal } = {}) {
     if (error.name === "AbortError") throw error;
     throw new NetworkError(error.message);
   }
-  if (response.status === 401) {
+  if (response.status === 401 && toLogin) {
     window.location.assign("/login");
     throw new ApiError(401, "not_authenticated", "");
   }
