@@ -5,8 +5,10 @@
 // account" pressed (DELETE /api/me). A wrong password says so; once closed, the
 // login page says the account is closed. "Log out" stays a button of its own.
 
-import { api, ApiError } from "./api.js";
+import { api, ApiError, whenSignedOut } from "./api.js";
 import { Menu } from "./menu.js";
+
+const CLOSED_PAGE = "/login?closed=1"; // the login page says the account is closed
 
 export class Account {
   // dom: {button, menu, download, close, dialog: {dialog, form, password, error, cancel, submit, download}}
@@ -63,9 +65,12 @@ export class Account {
       return;
     }
     submit.disabled = true;
+    // The sessions end as the account closes: the long poll's 401 may come before this answer.
+    whenSignedOut(CLOSED_PAGE);
     try {
       await api("DELETE", "/api/me", { password: password.value }, { toLogin: false });
     } catch (error) {
+      whenSignedOut("/login");
       submit.disabled = false;
       if (error instanceof ApiError && error.status === 401 && error.code !== "invalid_credentials") {
         window.location.assign("/login"); // the session itself has ended
@@ -79,7 +84,7 @@ export class Account {
       password.focus();
       return;
     }
-    window.location.assign("/login?closed=1");
+    window.location.assign(CLOSED_PAGE);
   }
 }
 

@@ -276,7 +276,7 @@ new MessageSearch(
     locale,
     onChoose: (message) => jumper.go(message.group_id, message.seq),
     onDismiss: () => (store.active() && !nav.isPhone() ? nav.focusConversation() : $("open-groups").focus()),
-    canFocus: () => !nav.dialogOpen() && !sheet.isOpen(),
+    canFocus: () => !nav.dialogOpen() && !(nav.isPhone() && sheet.isOpen()),
   },
 );
 new Account(

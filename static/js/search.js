@@ -54,6 +54,10 @@ export class MessageSearch {
       if (this.active >= 0) this.choose(this.active);
       else this.search(input.value);
     });
+    // A press in the panel keeps the focus in the box (the combobox pattern), but on its button.
+    dom.panel.addEventListener("mousedown", (event) => {
+      if (!event.target.closest("button, a")) event.preventDefault();
+    });
     list.addEventListener("click", (event) => {
       const option = event.target.closest('[role="option"]');
       if (option) this.choose(Number(option.dataset.index));
