@@ -196,18 +196,19 @@ async def test_enter_opens_an_old_result_in_context_highlighted_and_jump_to_late
     await expect(messages).to_have_count(50)
 
 
-async def test_the_phone_search_takes_the_whole_screen(server: Server, browser: Browser) -> None:
+async def test_the_phone_search_takes_the_whole_screen_and_is_clean_in_the_dark(server: Server, browser: Browser) -> None:
     client = server.client()
     ana = await client.register("ana")
     group = await group_of(client, ana)
     tag = unique("t").replace("_", "")
     await say(client, ana, group, f"from the phone {tag}")
-    page = await open_as(browser, server, ana, viewport=PHONE)
+    page = await open_as(browser, server, ana, viewport=PHONE, color_scheme="dark")
     box = search_box(page)
     await box.fill(tag)
     await expect(results(page)).to_have_count(1)
     form = await page.get_by_role("search").bounding_box()
     assert form == {"x": 0, "y": 0, "width": PHONE["width"], "height": PHONE["height"]}
+    await assert_no_axe_violation(page, "the search results, 375x667, dark")
     await results(page).first.click()
     await expect(log(page).get_by_text(f"from the phone {tag}")).to_be_in_viewport()
     assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

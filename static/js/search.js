@@ -11,7 +11,7 @@
 
 import { api, ApiError } from "./api.js";
 import { avatar } from "./avatar.js";
-import { dayKey } from "./days.js";
+import { Days, dayKey } from "./days.js";
 import { el } from "./dom.js";
 import { hasWord, highlighted, searchWords } from "./highlight.js";
 import { displayName } from "./roles.js";
@@ -41,10 +41,9 @@ export class MessageSearch {
     this.active = -1;
     this.timer = 0;
     this.asked = 0; // the number of the latest search, so that a late answer is dropped
-    this.clock = new Intl.DateTimeFormat(locale, { hour: "numeric", minute: "2-digit" });
+    this.days = new Days(locale, t); // times written as the conversation writes them
     this.date = new Intl.DateTimeFormat(locale, { day: "numeric", month: "short" });
     this.dateYear = new Intl.DateTimeFormat(locale, { day: "numeric", month: "short", year: "numeric" });
-    this.exact = new Intl.DateTimeFormat(locale, { dateStyle: "full", timeStyle: "short" });
     const { form, input, list, more, close } = dom;
     input.addEventListener("input", () => this.typed());
     input.addEventListener("focus", () => this.open());
@@ -263,7 +262,7 @@ export class MessageSearch {
     const head = el("span", "result-head");
     const time = el("time", "result-time", this.when(date));
     time.dateTime = message.created_at;
-    time.title = this.exact.format(date);
+    time.title = this.days.exact(date);
     head.append(
       el("span", "result-author", message.user.username),
       el("span", "result-group", this.t("in {group}", { group })),
@@ -286,9 +285,9 @@ export class MessageSearch {
   // Today: the time; another day: the date and the time.
   when(date) {
     const now = new Date();
-    if (dayKey(date) === dayKey(now)) return this.clock.format(date);
+    if (dayKey(date) === dayKey(now)) return this.days.clock(date);
     const day = (date.getFullYear() === now.getFullYear() ? this.date : this.dateYear).format(date);
-    return `${day}, ${this.clock.format(date)}`;
+    return `${day}, ${this.days.clock(date)}`;
   }
 
   keys(event) {
