@@ -196,7 +196,9 @@ async def test_enter_opens_an_old_result_in_context_highlighted_and_jump_to_late
     await expect(messages).to_have_count(50)
 
 
-async def test_the_phone_search_takes_the_whole_screen_and_is_clean_in_the_dark(server: Server, browser: Browser) -> None:
+async def test_the_phone_search_takes_the_whole_screen_and_is_clean_in_the_dark(
+    server: Server, browser: Browser
+) -> None:
     client = server.client()
     ana = await client.register("ana")
     group = await group_of(client, ana)
