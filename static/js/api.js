@@ -18,7 +18,15 @@ function xsrfToken() {
   return match ? decodeURIComponent(match[1]) : "";
 }
 
-export async function api(method, path, body, { signal } = {}) {
+// Where a 401 takes the page: the login page, or (while the account is being closed,
+// which ends every session) the login page saying that it is closed.
+let signedOutPage = "/login";
+export function whenSignedOut(path) {
+  signedOutPage = path;
+}
+
+// toLogin: false keeps a 401 an ApiError (a wrong password is one: closing the account).
+export async function api(method, path, body, { signal, toLogin = true } = {}) {
   const headers = { Accept: "application/json" };
   const init = { method, headers, credentials: "same-origin", signal };
   if (method !== "GET" && method !== "HEAD") headers["X-XSRFToken"] = xsrfToken();
@@ -33,8 +41,8 @@ export async function api(method, path, body, { signal } = {}) {
     if (error.name === "AbortError") throw error;
     throw new NetworkError(error.message);
   }
-  if (response.status === 401) {
-    window.location.assign("/login");
+  if (response.status === 401 && toLogin) {
+    window.location.assign(signedOutPage);
     throw new ApiError(401, "not_authenticated", "");
   }
   if (response.status === 204) return null;

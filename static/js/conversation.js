@@ -60,7 +60,7 @@ export class Conversation {
     // Still a log named "Messages", but a silent one: the announcer says what is new.
     this.log.setAttribute("aria-live", "off");
     this.log.addEventListener("scroll", () => {
-      this.pinned = this.atBottom();
+      this.pinned = this.atLatest();
       if (this.log.scrollTop < NEAR_EDGE_PX) onNearTop();
     });
     new ResizeObserver(() => this.pinned && this.scrollToBottom()).observe(this.log);
@@ -72,10 +72,15 @@ export class Conversation {
     };
     store.on("active", (state) => this.show(state));
     store.on("unread", (state) => this.lines.counted(state, state === this.state));
-    store.on("message", (state, message, { mine }) => this.arrived(state, message, mine));
+    store.on("message", (state, message, { mine, away }) => this.arrived(state, message, mine, away));
     store.on("member", (state, event) => this.member(state, event));
     store.on("message-changed", shown((message) => this.replace(message)));
-    store.on("history", shown((messages, { older }) => (older ? this.prepend(messages) : this.latest(messages))));
+    store.on("history", shown((messages, { older, newer, reset }) => {
+      if (reset) this.show(this.state, { again: true });
+      else if (newer) this.append(messages);
+      else if (older) this.prepend(messages);
+      else this.latest(messages);
+    }));
     store.on("pending-added", shown((entry) => this.addPending(entry)));
     store.on("pending-changed", shown((entry) => this.replacePending(entry)));
     store.on("pending-removed", shown((entry) => this.removePending(entry)));
@@ -86,15 +91,16 @@ export class Conversation {
     return [...(this.state?.messages.values() ?? [])].sort((a, b) => a.seq - b.seq);
   }
 
-  show(state) {
+  // again: the same group's history was replaced (issue 17, jump.js): the list is built anew.
+  show(state, { again = false } = {}) {
     this.dom.empty.hidden = Boolean(state);
     this.dom.conversation.hidden = !state;
-    if (state && state === this.state) {
+    if (state && state === this.state && !again) {
       this.updateNotes();
-      this.scrollToBottom();
+      if (!state.jumped) this.scrollToBottom();
       return;
     }
-    if (this.state && this.store.groups.has(this.state.group.id)) this.places.set(this.state, this.place());
+    if (!again && this.state && this.store.groups.has(this.state.group.id)) this.places.set(this.state, this.place());
     this.state = state;
     this.timeline.clear();
     this.pendingNodes.clear();
@@ -106,7 +112,7 @@ export class Conversation {
     this.updateNotes();
     this.stamps.ensure();
     this.opening = !state.historyLoaded;
-    this.settle(this.places.get(state));
+    this.settle(again ? null : this.places.get(state));
     this.places.delete(state);
   }
 
@@ -117,12 +123,12 @@ export class Conversation {
     if (node) this.log.scrollTop = this.offset(node) - place.offset;
     else if (this.lines.unreadLine) this.log.scrollTop = this.offset(this.lines.unreadLine) - LINE_MARGIN_PX;
     else this.scrollToBottom();
-    this.pinned = this.atBottom();
+    this.pinned = this.atLatest();
   }
 
   // Where the reader is, unless at the bottom: the first message in view.
   place() {
-    if (this.atBottom()) return null;
+    if (this.atLatest()) return null;
     for (const node of this.log.querySelectorAll(":scope > .message:not(.pending)")) {
       const offset = this.offset(node) - this.log.scrollTop;
       if (offset + node.offsetHeight > 0) return { id: Number(node.dataset.id), offset };
@@ -134,9 +140,10 @@ export class Conversation {
     return node.getBoundingClientRect().top - this.log.getBoundingClientRect().top + this.log.scrollTop;
   }
 
-  arrived(state, message, mine) {
+  // away: it came while the reader is in older history (jump.js); said, not shown.
+  arrived(state, message, mine, away) {
     if (state !== this.state) return;
-    this.add(message, { toBottom: mine });
+    if (!away) this.add(message, { toBottom: mine });
     if (mine) return;
     const name = message.user.username;
     const text = message.text || "";
@@ -193,11 +200,12 @@ export class Conversation {
 
   // Goes to a message already in the list: scrolled to the middle, highlighted a
   // moment, its time focused. Says whether it is there.
-  reveal(seq) {
+  // instant: no smooth scroll (a list just built: jump.js).
+  reveal(seq, { instant = false } = {}) {
     const message = this.sorted().find((one) => one.seq === seq);
     const node = message && this.timeline.nodes.get(message.id);
     if (!node) return false;
-    const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    const still = instant || window.matchMedia("(prefers-reduced-motion: reduce)").matches;
     node.scrollIntoView({ block: "center", behavior: still ? "auto" : "smooth" });
     node.classList.remove("highlight");
     void node.offsetWidth; // the highlight starts again when it was already running
@@ -225,6 +233,16 @@ export class Conversation {
     this.lines.place(this.state);
     this.updateNotes();
     this.log.scrollTop = this.log.scrollHeight - fromBottom;
+  }
+
+  // A newer page below, while in older history (jump.js): what the reader sees stays put.
+  append(messages) {
+    const top = this.log.scrollTop;
+    this.timeline.addMany(messages);
+    this.lines.place(this.state);
+    this.updateNotes();
+    this.log.scrollTop = top;
+    this.pinned = this.atLatest();
   }
 
   addPending(entry) {
@@ -277,6 +295,11 @@ export class Conversation {
       && (oldest > 1 || (oldest === undefined && state.group.created_by?.id !== this.store.me.id));
     if (!hidden) this.note.remove();
     else if (!this.note.isConnected) this.timeline.mark(this.note, "note", -Infinity);
+  }
+
+  // At the bottom of the newest messages (not of older history gone to from a search).
+  atLatest() {
+    return !this.state?.jumped && this.atBottom();
   }
 
   atBottom() {

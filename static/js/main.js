@@ -3,6 +3,7 @@
 // updates its own part of the page. The strings and the user come from data
 // attributes (the Content-Security-Policy allows no inline script).
 
+import { Account } from "./account.js";
 import { ActionSheet } from "./action-sheet.js";
 import { Actions } from "./actions.js";
 import { api } from "./api.js";
@@ -16,6 +17,7 @@ import { Editor } from "./editor.js";
 import { GroupSettings } from "./group-settings.js";
 import { GroupsDialog } from "./groups-dialog.js";
 import { GroupHeader } from "./header.js";
+import { Jumper } from "./jump.js";
 import { Loader } from "./loader.js";
 import { MembersDialog } from "./members.js";
 import { MentionBox } from "./mention.js";
@@ -30,6 +32,7 @@ import { Reactions } from "./reactions.js";
 import { ReadMarker } from "./read.js";
 import { followQuotes, ReplyBar } from "./reply.js";
 import { isDirect } from "./roles.js";
+import { MessageSearch } from "./search.js";
 import { OnlineSheet } from "./sheet.js";
 import { Store } from "./store.js";
 import { EventStream } from "./stream.js";
@@ -48,9 +51,10 @@ const format = new Format(t, locale);
 const activeKey = `tornado_chat:${user.id}:active`;
 
 // A new message is read as it arrives only when its conversation is in sight at the
-// bottom: not while the page is hidden, a phone shows the list of groups, or the
-// reader has scrolled up (issue 16: read state on the server, read.js).
-const inSight = () => !document.hidden && !nav.conversationHidden();
+// bottom: not while the page is hidden, a phone shows the list of groups, the
+// reader has scrolled up (issue 16: read state on the server, read.js), or is in older
+// history gone to from a search (issue 17: jump.js).
+const inSight = () => !document.hidden && !nav.conversationHidden() && !store.active()?.jumped;
 const store = new Store(user, { inView: (state) => state === store.active() && inSight() && conversation.pinned });
 const nav = new Nav({ root, message: $("message"), title: $("group-title"), add: $("open-groups") }, store);
 
@@ -256,6 +260,35 @@ new GroupsDialog(
   },
 );
 const loader = new Loader(store);
+// Search and your account (issue 17): a result opens its group at the message, in context.
+const jumper = new Jumper({ bar: $("jumped"), button: $("jump-latest"), log: $("messages") }, store, loader, conversation, {
+  t, onOpen: openGroup, onFailed: notice,
+});
+new MessageSearch(
+  {
+    root, form: $("search-form"), input: $("search-input"), panel: $("search-panel"), status: $("search-status"),
+    hint: $("search-hint"), list: $("search-results"), more: $("search-more"), close: $("search-close"),
+  },
+  store,
+  {
+    t,
+    format,
+    locale,
+    onChoose: (message) => jumper.go(message.group_id, message.seq),
+    onDismiss: () => (store.active() && !nav.isPhone() ? nav.focusConversation() : $("open-groups").focus()),
+    canFocus: () => !nav.dialogOpen() && !(nav.isPhone() && sheet.isOpen()),
+  },
+);
+new Account(
+  {
+    button: $("account-button"), menu: $("account-menu"), download: $("download-data"), close: $("close-account"),
+    dialog: {
+      dialog: $("close-account-dialog"), form: $("close-account-form"), password: $("close-account-password"),
+      error: $("close-account-error"), cancel: $("close-account-cancel"), submit: $("close-account-submit"),
+    },
+  },
+  { t },
+);
 // Someone joined the open group (the other person, at a direct conversation's first message): who is online now.
 store.on("member", (state, event) => {
   if (event.joined && state === store.active()) loader.online(state).catch(() => {});

@@ -18,6 +18,12 @@ function groupState(group) {
     notify: group.notify ?? "all",
     historyLoaded: false,
     hasOlder: true,
+    // Issue 17 (jump.js): the messages held may be a stretch of older history around a search
+    // result rather than the newest; new messages then wait in `later` (counted, not shown) until
+    // the newer pages reach them. `epoch` changes whenever the held history is replaced.
+    jumped: false,
+    later: new Map(),
+    epoch: 0,
     loadingOlder: false,
     online: new Map(), // user id -> user
     typing: new Map(), // user id -> {user, until}
@@ -42,8 +48,8 @@ export class Store {
   // Change notices, each with the group state it concerns first:
   // group-added, group-changed, group-removed, member (state, event), active (state, previous),
   // member-changed (state, member), removed (state, event: removed by someone else or banned),
-  // message (state, message, {mine}), message-changed, history (state,
-  // added, {older}), pending-added, pending-changed, pending-removed,
+  // message (state, message, {mine, away: held apart while in older history}), message-changed,
+  // history (state, added, {older, newer, reset}), jumped (state: into older history or back), pending-added, pending-changed, pending-removed,
   // progress, unread (its counts or notify level changed), look (the group may have been
   // read: read.js checks), seen (state, seq: read here, to be told to the server), online, typing.
   on(type, listener) {
@@ -217,7 +223,8 @@ export class Store {
 
   addMessage(state, message, { live }) {
     if (state.messages.has(message.id)) return;
-    state.messages.set(message.id, message);
+    const away = live && state.jumped; // the reader is in older history: held apart (jump.js)
+    (away ? state.later : state.messages).set(message.id, message);
     const mine = message.user.id === this.me.id;
     if (mine && message.client_id) this.removePending(state, message.client_id);
     if (state.typing.delete(message.user.id)) this.emit("typing", state);
@@ -232,7 +239,7 @@ export class Store {
         this.emit("unread", state);
       }
     }
-    this.emit("message", state, message, { mine });
+    this.emit("message", state, message, { mine, away });
   }
 
   // A message that changed (an edit, a delete, a reaction), from the stream or
@@ -245,6 +252,8 @@ export class Store {
     const stale = known && ((known.version ?? 1) >= (message.version ?? 1) || (known.deleted && !message.deleted));
     if (!stale) this.recount(state, known, message);
     if (!stale) this.updateMessage(state, message);
+    const later = state.later.get(message.id); // one held apart while the reader is in older history
+    if (later && (later.version ?? 1) < (message.version ?? 1)) state.later.set(message.id, message);
     for (const reply of state.messages.values()) {
       if (reply.reply_to?.seq !== message.seq) continue;
       const quoted = quoteOf(state.messages.get(message.id) ?? message);
@@ -301,6 +310,36 @@ export class Store {
       if (!known || (known.version ?? 1) <= (message.version ?? 1)) state.messages.set(message.id, message);
     }
     this.emit("history", state, added, { older });
+  }
+
+  // Issue 17 (jump.js): the held history replaced by `messages` (the stretch around a search
+  // result, `jumped` when it does not reach the newest message; or nothing, to load the latest
+  // again). The views build the list again ("history" with {reset}).
+  resetHistory(state, messages, { jumped, hasOlder = true, loaded = true }) {
+    state.messages.clear();
+    state.later.clear();
+    for (const message of messages) state.messages.set(message.id, message);
+    state.jumped = jumped;
+    state.hasOlder = hasOlder;
+    state.historyLoaded = loaded;
+    state.epoch += 1;
+    this.emit("history", state, messages, { older: false, reset: true });
+    this.emit("jumped", state);
+  }
+
+  // A newer page of a jumped history; at the `end` (the newest reached) the messages that came
+  // meanwhile join it and the history is the latest again.
+  addNewer(state, messages, { end }) {
+    const added = [...messages];
+    if (end) {
+      added.push(...state.later.values());
+      state.later.clear();
+      state.jumped = false;
+    }
+    const fresh = added.filter((message) => !state.messages.has(message.id));
+    for (const message of fresh) state.messages.set(message.id, message);
+    this.emit("history", state, fresh, { older: false, newer: true });
+    if (end) this.emit("jumped", state);
   }
 
   // Pending sends (the outbox's)

@@ -68,6 +68,7 @@ export class EventStream {
           cursor = null;
           continue;
         }
+        if (error instanceof ApiError && error.status === 401) return; // api() takes the page to the login page
         if (!isTransient(error)) throw error;
         failures += 1;
         this.publish({ kind: "connection", ok: false });

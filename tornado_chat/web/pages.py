@@ -204,6 +204,24 @@ SCRIPT_STRINGS = (
     "Notifications are on for this device.",
     "Notifications are off for this device.",
     "Notifications will show while this page is open. This browser could not subscribe for when it is closed.",
+    # Search and your data (issue 17): search.js, jump.js, account.js.
+    "Searching…",
+    "Type a word to search for.",
+    "No messages match “{query}”.",
+    "{count} message found",
+    "{count} messages found",
+    "{found}, more below",
+    "in {group}",
+    "Too many searches at once. Trying again in {count} second…",
+    "Too many searches at once. Trying again in {count} seconds…",
+    "Could not search. Check your connection and try again.",
+    "The message is not available.",
+    "Could not open the message. Try again.",
+    "Could not load the latest messages. Try again.",
+    "Enter your password to close your account.",
+    "Wrong password.",
+    "Too many attempts. Wait a moment and try again.",
+    "Could not close the account. Try again.",
 )
 
 
