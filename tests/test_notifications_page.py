@@ -28,7 +28,7 @@ from tornado_chat.config import Settings
 from . import test_browser
 from .support.axe import assert_no_axe_violation
 from .support.database import query
-from .support.http import PASSWORD, Account, Client
+from .support.http import Account, call, person
 from .support.servers import Server, StartServer
 from .test_browser import DESKTOP, goto_chat, log, sign_in
 
@@ -62,20 +62,6 @@ STAND_IN = """(endpointBase) => {
     return held;
   };
 }"""
-
-
-async def person(client: Client, name: str) -> Account:
-    """``name`` and a few digits: distinct prefixes, so that typing a name's start finds one person."""
-    username = f"{name}{uuid.uuid4().int % 10**6:06d}"
-    r = await client.request("POST", "/api/users", {"username": username, "password": PASSWORD})
-    assert r.status == 201, r.body
-    return Account(r.json["user"]["id"], username, PASSWORD, r.json["token"])
-
-
-async def call(client: Client, account: Account, method: str, path: str, body: Any = None) -> Any:
-    r = await client.request(method, path, body, token=account.token)
-    assert r.status in (200, 201, 204), (method, path, r.status, r.body)
-    return r.json if r.status != 204 else None
 
 
 async def context_of(browser: Browser, server: Server, account: Account, **options: Any) -> BrowserContext:

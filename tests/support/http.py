@@ -139,3 +139,17 @@ class Client:
         r = await self.poll(account)
         assert r.status == 200, r.body
         return r.json["cursor"]
+
+
+async def person(client: Client, name: str) -> Account:
+    """``name`` and a few digits: distinct prefixes, so that typing a name's start finds one person."""
+    username = f"{name}{uuid.uuid4().int % 10**6:06d}"
+    r = await client.request("POST", "/api/users", {"username": username, "password": PASSWORD})
+    assert r.status == 201, r.body
+    return Account(r.json["user"]["id"], username, PASSWORD, r.json["token"])
+
+
+async def call(client: Client, account: Account, method: str, path: str, body: Any = None) -> Any:
+    r = await client.request(method, path, body, token=account.token)
+    assert r.status in (200, 201, 204), (method, path, r.status, r.body)
+    return r.json if r.status != 204 else None
