@@ -80,7 +80,7 @@ async def test_a_private_group_with_a_topic_its_members_roles_and_a_removal(serv
     topic = "Where we plan the launch, quietly"
     await ana_page.get_by_role("button", name="Join or create a group").click()
     dialog = ana_page.get_by_role("dialog", name="Groups")
-    await dialog.get_by_label("Group name").fill(name)
+    await dialog.get_by_label("Group name", exact=True).fill(name)
     await dialog.get_by_text("Privacy and topic").click()
     await dialog.get_by_role("radio", name=re.compile("^Private")).check()
     await dialog.get_by_label("Topic (optional)").fill(topic)

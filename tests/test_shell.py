@@ -232,7 +232,7 @@ async def test_the_online_list_opens_in_a_sheet_that_closes_with_escape(server: 
 async def test_no_horizontal_scroll_at_320_px(server: Server, browser: Browser) -> None:
     client = server.client()
     ana, bob, group = await pair_in_group(client)
-    long_name = unique("An unreasonably long group name that goes on and on")[:64]
+    long_name = unique("An unreasonably long title that goes on and on and on")[:64]
     await client.request("POST", "/api/groups", {"name": long_name}, token=bob.token)
     await client.send(ana, group["id"], "https://example.org/" + "a" * 200)  # type: ignore[arg-type]
     page = await open_chat(browser, server, bob, viewport=NARROWEST)

@@ -27,6 +27,7 @@ import pymysql
 from pymysql.constants import CR
 
 from ..config import DatabaseTimeouts, DatabaseURL
+from ..errors import Refused
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ class Database:
         except CONNECTION_FAULTS as exc:
             conn.close()
             raise self._unavailable("a database call failed", exc) from exc
-        except (StorageError, pymysql.err.MySQLError):
+        except (StorageError, Refused, pymysql.err.MySQLError):
             raise  # an answer about the data: the connection is in a known state
         except BaseException:
             conn.close()  # cancelled, or a bug: the connection's state is unknown
@@ -202,7 +203,7 @@ class Database:
                 async with conn.cursor() as cur:
                     yield cur
                 await conn.commit()
-            except (StorageError, pymysql.err.IntegrityError):
+            except (StorageError, Refused, pymysql.err.IntegrityError):
                 await conn.rollback()
                 raise
 
