@@ -8,6 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from .support.http import Client
 from .support.servers import Server, StartServer
+from .test_events import collect
 
 
 async def scrape(client: Client) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
@@ -51,12 +52,17 @@ async def test_metrics_count_requests_by_route_and_status_messages_and_delivery_
     assert value(metrics, "chat_delivery_latency_seconds_bucket", le="+Inf") == 2
 
 
-async def test_open_polls_rise_with_parked_polls_and_return_to_zero(server: Server) -> None:
+async def test_open_polls_rise_with_parked_polls_and_return_to_zero(start_server: StartServer) -> None:
+    server = await start_server(presence_change_interval=0.05)
     client = server.client()
     ana, bob = await client.register(), await client.register()
     group = await client.create_group(ana)
     await client.join(bob, group["id"])
     cursors = [await client.cursor(ana), await client.cursor(bob)]
+    # past the news of both arriving, so that neither poll is answered before the other parks
+    settled = await asyncio.gather(*(collect(client, who, c, lambda ev: False, limit=0.4)
+                                     for who, c in zip((ana, bob), cursors, strict=True)))
+    cursors = [cursor for _, cursor in settled]
     assert value(await scrape(client), "chat_open_polls") == 0
     polls = [asyncio.create_task(client.poll(who, c, timeout=30)) for who, c in zip((ana, bob), cursors, strict=True)]
     await until_metric(client, "chat_open_polls", 2)
