@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import signal
@@ -144,6 +145,16 @@ def test_run_py_without_a_database_url_serves_on_a_private_server_and_keeps_data
     serve_once(tmp_path, sign_in)
     assert (tmp_path / "cookie_secret").read_text() == secret
     assert mariadb_processes_using(tmp_path / "mariadb") == []
+
+
+def test_the_embedded_server_flushes_every_commit_to_disk_before_it_returns(
+    db_server: Callable[[str], DatabaseURL],
+) -> None:
+    """A message answered 201 survives a crash of the machine, not only of the server."""
+    if os.environ.get("CHAT_TEST_DATABASE_URL"):
+        pytest.skip("the tests use a database server of their own, not the embedded one")
+    url = db_server(unique("durable"))
+    assert query(dataclasses.replace(url, database="mysql"), "SELECT @@innodb_flush_log_at_trx_commit") == [(1,)]
 
 
 def test_run_py_refuses_a_database_migrated_by_newer_code_with_one_clear_line(
