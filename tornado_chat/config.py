@@ -8,7 +8,7 @@ import os
 import re
 import secrets
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -53,7 +53,11 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class DatabaseURL:
-    """Where MySQL is: ``mysql://user:pass@host:port/db`` (``?unix_socket=/path`` allowed)."""
+    """Where MySQL is: ``mysql://user:pass@host:port/db`` (``?unix_socket=/path`` allowed).
+
+    A replicated database (a Galera cluster) is several addresses, comma-separated as in
+    libpq's and Connector/J's URLs: ``mysql://chat:pw@10.0.0.1:3306,10.0.0.2,10.0.0.3/chat``.
+    The first is ``host``/``port``; the others, in the order to try them, ``more_addresses``."""
 
     database: str
     user: str = "root"
@@ -61,6 +65,7 @@ class DatabaseURL:
     host: str = "127.0.0.1"
     port: int = 3306
     unix_socket: str | None = None
+    more_addresses: tuple[tuple[str, int], ...] = ()
 
     @classmethod
     def parse(cls, url: str) -> DatabaseURL:
@@ -70,30 +75,46 @@ class DatabaseURL:
         database = unquote(parts.path.lstrip("/"))
         if not database or "/" in database or "`" in database:
             raise ConfigError(f"database URL must name one database, e.g. mysql://root@127.0.0.1/chat: {url!r}")
-        try:
-            port = parts.port or 3306
-        except ValueError as exc:
-            raise ConfigError(f"database URL has a bad port: {url!r}") from exc
+        userinfo, _, hosts = parts.netloc.rpartition("@")
+        user, _, password = userinfo.partition(":")
+        texts = hosts.split(",")
+        if len(texts) > 1 and not all(texts):
+            raise ConfigError(f"database URL has an empty address in its list: {url!r}")
+        addresses = [_address(text, url) for text in texts]
         query = parse_qs(parts.query)
         return cls(
             database=database,
-            user=unquote(parts.username or "root"),
-            password=unquote(parts.password or ""),
-            host=parts.hostname or "127.0.0.1",
-            port=port,
+            user=unquote(user or "root"),
+            password=unquote(password),
+            host=addresses[0][0],
+            port=addresses[0][1],
             unix_socket=query.get("unix_socket", [None])[0],
+            more_addresses=tuple(addresses[1:]),
         )
 
     def url(self) -> str:
         """The URL that ``parse`` reads back as this one."""
         auth = quote(self.user, safe="") + (":" + quote(self.password, safe="") if self.password else "")
-        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
-        where = "localhost" if self.unix_socket else f"{host}:{self.port}"
+        where = "localhost" if self.unix_socket else ",".join(
+            f"[{host}]:{port}" if ":" in host else f"{host}:{port}"  # an IPv6 address
+            for host, port in self.addresses
+        )
         query = "?unix_socket=" + quote(self.unix_socket) if self.unix_socket else ""
         return f"mysql://{auth}@{where}/{quote(self.database, safe='')}{query}"
 
+    @property
+    def addresses(self) -> tuple[tuple[str, int], ...]:
+        """Every address, in the order to try them."""
+        return ((self.host, self.port), *self.more_addresses)
+
+    def nodes(self) -> list[DatabaseURL]:
+        """One URL per address (a single one for a unix socket), in the order to try them."""
+        if self.unix_socket:
+            return [self]
+        return [replace(self, host=host, port=port, more_addresses=()) for host, port in self.addresses]
+
     def connect_kwargs(self, with_database: bool = True) -> dict[str, object]:
-        """Keyword arguments for aiomysql/PyMySQL ``connect``."""
+        """Keyword arguments for aiomysql/PyMySQL ``connect``, to the first address."""
         kwargs: dict[str, object] = {"user": self.user, "password": self.password, "charset": "utf8mb4"}
         if self.unix_socket:
             kwargs["unix_socket"] = self.unix_socket
@@ -103,6 +124,50 @@ class DatabaseURL:
         if with_database:
             kwargs["db"] = self.database
         return kwargs
+
+
+def _address(text: str, url: str) -> tuple[str, int]:
+    """One ``host[:port]`` of a database URL (``[v6]:port`` for IPv6), port 3306 if none."""
+    try:
+        parts = urlsplit("//" + text)
+        port = parts.port or 3306
+    except ValueError as exc:
+        raise ConfigError(f"database URL has a bad port or address: {url!r}") from exc
+    return parts.hostname or "127.0.0.1", port
+
+
+@dataclass(frozen=True)
+class SentinelURL:
+    """Redis behind Sentinel: ``redis+sentinel://[:password@]host:port,host:port/service/db``,
+    the sentinels' addresses (26379 when none), the name of the primary they watch, and the
+    database number (0 when none). The password, if any, is the Redis servers' own."""
+
+    sentinels: tuple[tuple[str, int], ...]
+    service: str
+    db: int = 0
+    password: str | None = None
+
+    SCHEME = "redis+sentinel"
+
+    @classmethod
+    def parse(cls, url: str) -> SentinelURL:
+        parts = urlsplit(url)
+        userinfo, _, hosts = parts.netloc.rpartition("@")
+        path = [unquote(piece) for piece in parts.path.strip("/").split("/")]
+        if parts.scheme != cls.SCHEME or not hosts or not path[0] or len(path) > 2:
+            raise ConfigError(f"a Sentinel URL is redis+sentinel://host:port,host:port/service[/db]: {url!r}")
+        try:
+            sentinels = []
+            for text in hosts.split(","):
+                address = urlsplit("//" + text)
+                if not address.hostname:
+                    raise ValueError(text)
+                sentinels.append((address.hostname, address.port or 26379))
+            db = int(path[1]) if len(path) == 2 else 0
+        except ValueError as exc:
+            raise ConfigError(f"a Sentinel URL has a bad address, port or database number: {url!r}") from exc
+        password = unquote(userinfo.partition(":")[2]) or None
+        return cls(tuple(sentinels), path[0], db, password)
 
 
 @dataclass(frozen=True)
@@ -282,7 +347,8 @@ def build_arg_parser() -> argparse.ArgumentParser:
         "--database-url",
         default=os.environ.get("CHAT_DATABASE_URL"),
         help="mysql://user:pass@host:port/db (env CHAT_DATABASE_URL); a missing database is "
-        "created with the schema. Default: a private server under var/",
+        "created with the schema. Several comma-separated host:port (a Galera cluster's nodes, "
+        "this machine's first) are tried in turn. Default: a private server under var/",
     )
     parser.add_argument(
         "--cookie-secret",
@@ -301,7 +367,8 @@ def build_arg_parser() -> argparse.ArgumentParser:
         "--redis-url",
         default=os.environ.get("CHAT_REDIS_URL"),
         help="redis://host:port/db (env CHAT_REDIS_URL): processes share changes through it; "
-        "needed for more than one process",
+        "needed for more than one process. redis+sentinel://host:port,host:port/service/db: the "
+        "primary that these Redis Sentinels watch, found again after a failover",
     )
     parser.add_argument(
         "--processes",
@@ -414,4 +481,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--processes must be at least 1")
     if args.processes > 1 and not args.redis_url:
         parser.error("--processes above 1 needs --redis-url (or CHAT_REDIS_URL): processes share changes through Redis")
+    if args.redis_url and args.redis_url.startswith(SentinelURL.SCHEME + ":"):
+        try:
+            SentinelURL.parse(args.redis_url)
+        except ConfigError as exc:
+            parser.error(f"--redis-url: {exc}")
     return args

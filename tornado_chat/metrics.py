@@ -165,3 +165,15 @@ class PoolCollector(Collector):
         yield GaugeMetricFamily(
             "chat_db_pool_waiting", "Statements waiting for a database connection now", value=use.waiting
         )
+        node = GaugeMetricFamily("chat_db_node", "The database node the pool talks to now (1)", labels=["address"])
+        node.add_metric([use.node], 1)
+        yield node
+        yield CounterMetricFamily(
+            "chat_db_failovers", "Times the pool moved to the next database node after its node failed",
+            value=use.failovers,
+        )
+        yield CounterMetricFamily(
+            "chat_db_conflicts_retried",
+            "Transactions run again after losing a conflict (Galera certification, or an InnoDB deadlock)",
+            value=use.conflicts_retried,
+        )

@@ -7,7 +7,7 @@ import argparse
 
 import pytest
 
-from tornado_chat.config import ConfigError, DatabaseURL, Settings, duration, parse_args
+from tornado_chat.config import ConfigError, DatabaseURL, SentinelURL, Settings, duration, parse_args
 from tornado_chat.ratelimit import Limit
 
 
@@ -76,6 +76,32 @@ def test_url_gives_back_a_url_that_parses_to_the_same_for_an_ipv6_host() -> None
     assert DatabaseURL.parse(url.url()) == url
 
 
+def test_a_sentinel_url_names_the_sentinels_the_primary_and_the_database() -> None:
+    assert SentinelURL.parse("redis+sentinel://:pw@10.0.0.1:26380,10.0.0.2/chat/2") == SentinelURL(
+        (("10.0.0.1", 26380), ("10.0.0.2", 26379)), "chat", 2, "pw"
+    )
+    assert SentinelURL.parse("redis+sentinel://10.0.0.1/chat").db == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["redis+sentinel://h/", "redis+sentinel:///chat", "redis+sentinel://h:port/chat", "redis+sentinel://h/chat/x",
+     "redis+sentinel://h/chat/0/more", "redis+sentinel://a,,b/chat"],
+)
+def test_a_malformed_sentinel_url_is_refused_with_a_clear_line(text: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--redis-url", text])
+    assert "--redis-url: a Sentinel URL" in capsys.readouterr().err
+
+
+def test_a_database_url_may_list_several_addresses_to_try_in_turn() -> None:
+    url = DatabaseURL.parse("mysql://chat:pw@10.0.0.1:3307,10.0.0.2,[::1]:3308/chat")
+    assert url.addresses == (("10.0.0.1", 3307), ("10.0.0.2", 3306), ("::1", 3308))
+    assert [node.connect_kwargs()["port"] for node in url.nodes()] == [3307, 3306, 3308]
+    assert {node.user for node in url.nodes()} == {"chat"}
+    assert DatabaseURL.parse(url.url()) == url
+
+
 @pytest.mark.parametrize(
     ("text", "says"),
     [
@@ -87,6 +113,9 @@ def test_url_gives_back_a_url_that_parses_to_the_same_for_an_ipv6_host() -> None
         ("mysql://root@h/a`b", "must name one database"),
         ("mysql://root@h:port/chat", "bad port"),
         ("mysql://root@h:70000/chat", "bad port"),
+        ("mysql://root@a:3306,b:port/chat", "bad port or address"),
+        ("mysql://root@a:3306,,b/chat", "empty address"),
+        ("mysql://root@a:3306,/chat", "empty address"),
     ],
 )
 def test_a_database_url_that_names_no_one_mysql_database_is_refused(text: str, says: str) -> None:

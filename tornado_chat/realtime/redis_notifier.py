@@ -26,11 +26,13 @@ from typing import Any
 import redis.asyncio as redis
 from redis import exceptions as redis_errors
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 
 from .. import wire
 from ..auth import SessionCache
+from ..config import SentinelURL
 from ..models import LogEntry, User
 from ..store.database import DatabaseUnavailable
 from .feed import Feed
@@ -54,14 +56,20 @@ CONNECT_TIMEOUT = 2.0
 
 def connect(url: str) -> redis.Redis:
     """A client that retries a command on a dropped connection (a restarted Redis leaves
-    stale connections in the pool) and checks connections that sat idle."""
-    return redis.from_url(
-        url,
-        retry=Retry(ExponentialBackoff(cap=COMMAND_BACKOFF_CAP, base=COMMAND_BACKOFF_BASE), COMMAND_RETRIES),
-        retry_on_error=[redis_errors.ConnectionError, redis_errors.TimeoutError],
-        health_check_interval=HEALTH_CHECK_SECONDS,
-        socket_connect_timeout=CONNECT_TIMEOUT,
-    )
+    stale connections in the pool) and checks connections that sat idle. Behind Sentinel
+    (``SentinelURL``), every new connection asks the sentinels for the primary, so the
+    connections made after a failover go to the promoted replica."""
+    options: dict[str, Any] = {
+        "retry": Retry(ExponentialBackoff(cap=COMMAND_BACKOFF_CAP, base=COMMAND_BACKOFF_BASE), COMMAND_RETRIES),
+        "retry_on_error": [redis_errors.ConnectionError, redis_errors.TimeoutError],
+        "health_check_interval": HEALTH_CHECK_SECONDS,
+        "socket_connect_timeout": CONNECT_TIMEOUT,
+    }
+    if not url.startswith(SentinelURL.SCHEME + ":"):
+        return redis.from_url(url, **options)
+    where = SentinelURL.parse(url)
+    sentinel = Sentinel(list(where.sentinels), socket_connect_timeout=CONNECT_TIMEOUT)
+    return sentinel.master_for(where.service, db=where.db, password=where.password, **options)
 
 
 class RedisNotifier:

@@ -22,7 +22,7 @@ from ..errors import MessageNotFound, NotAllowed, NotAuthor, NotEditable, TooMan
 from ..models import LogEntry, Message, User, timestamp, utcnow
 from ..permissions import Action, Standing
 from . import message_rows
-from .database import Database
+from .database import Database, retried_on_conflict
 from .groups import lock_group
 from .log import record
 from .messages import write_mentions
@@ -122,6 +122,7 @@ class ChangeStore:
 
         return await self._change(group_id, seq, user, apply)
 
+    @retried_on_conflict
     async def _change(
         self, group_id: int, seq: int, user: User, apply: Apply, deleted_ok: bool = False
     ) -> Changed:

@@ -19,7 +19,7 @@ from .. import permissions, wire
 from ..errors import GroupExists, NoSuchGroup
 from ..models import Group, LogEntry, Member, Membership, ReadState, User, utcnow
 from ..permissions import Action, Standing
-from .database import Database, is_duplicate, placeholders
+from .database import Database, is_duplicate, placeholders, retried_on_conflict
 from .log import append_group_entries
 from .read_state import UNREAD, UNREAD_MENTIONS
 
@@ -159,6 +159,7 @@ class GroupStore:
             raise NoSuchGroup(group_id)
         return found[0]
 
+    @retried_on_conflict
     async def create(
         self, name: str, name_key: str, creator_id: int, kind: str = permissions.PUBLIC, topic: str = ""
     ) -> int:
@@ -179,6 +180,7 @@ class GroupStore:
                 raise GroupExists(name) from exc
             raise
 
+    @retried_on_conflict
     async def join(self, group_id: int, user_id: int) -> bool:
         """Join a public group (a no-op when already a member); the view starts after the newest
         message. Locking the group row orders the join against concurrent sends: a message is
@@ -192,6 +194,7 @@ class GroupStore:
             await add_membership(cur, locked, user_id)
             return True
 
+    @retried_on_conflict
     async def leave(
         self, group_id: int, user_id: int, online_since: datetime.datetime, closing: bool = False
     ) -> Left | None:

@@ -19,7 +19,7 @@ from .. import permissions, validation, wire
 from ..errors import Banned, GroupExists, MemberNotFound, NotAllowed, UserNotFound
 from ..models import LogEntry, Member, User, utcnow
 from ..permissions import Action
-from .database import Database, is_duplicate
+from .database import Database, is_duplicate, retried_on_conflict
 from .groups import add_membership, group_changed_entries, insert_membership, lock_group
 from .log import append_group_entries
 
@@ -70,6 +70,7 @@ class MemberStore:
             )
             return [Member(User(r[0], r[1]), r[2], r[3]) for r in await cur.fetchall()]
 
+    @retried_on_conflict
     async def add(self, group_id: int, actor_id: int, username: str) -> User | None:
         """Add a user (their view starts now, like a join); the user, or None when they were
         a member already."""
@@ -91,6 +92,7 @@ class MemberStore:
             await add_membership(cur, locked, user.id)
             return user
 
+    @retried_on_conflict
     async def set_role(
         self, group_id: int, actor_id: int, target_id: int, role: str
     ) -> tuple[Member, list[LogEntry]]:
@@ -113,6 +115,7 @@ class MemberStore:
             event = wire.member_changed_event(group_id, changed)
             return changed, await append_group_entries(cur, group_id, locked.last_pos, [event], utcnow())
 
+    @retried_on_conflict
     async def remove(self, group_id: int, actor_id: int, target_id: int, ban: bool) -> Removal:
         """Remove a member (the owner: anyone but themself; a moderator: plain members), and with
         ``ban`` keep them out. A non-member may be banned before they come."""
@@ -146,6 +149,7 @@ class MemberStore:
             )
             return Removal(target, member is not None)
 
+    @retried_on_conflict
     async def unban(self, group_id: int, actor_id: int, target_id: int) -> None:
         """Lift a ban (owner or moderator); lifting one that is not there changes nothing."""
         async with self._db.transaction() as cur:
@@ -155,6 +159,7 @@ class MemberStore:
                 "DELETE FROM group_removals WHERE group_id = %s AND user_id = %s AND banned", (group_id, target_id)
             )
 
+    @retried_on_conflict
     async def edit(
         self,
         group_id: int,
@@ -185,6 +190,7 @@ class MemberStore:
                 raise GroupExists(name) from exc
             raise
 
+    @retried_on_conflict
     async def direct(self, actor: User, username: str) -> tuple[int, bool]:
         """The one direct group of ``actor`` and the user named ``username`` (made now if there is
         none): its id, and whether it was made now. Both are members from its start, seeing all

@@ -19,7 +19,7 @@ from ..images import ProcessedImage
 from ..models import ImageRef, Message, User, utcnow
 from ..permissions import Action, Standing
 from . import message_rows
-from .database import Database, placeholders
+from .database import Database, placeholders, retried_on_conflict
 from .groups import direct_peer
 
 IMAGE_KEY_BYTES = 24  # 192 random bits: 32 URL-safe characters, never guessed
@@ -63,6 +63,7 @@ class MessageStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    @retried_on_conflict
     async def insert(self, group_id: int, user: User, client_id: str | None, draft: Draft) -> Stored:
         """Store a message under the next seq and log position; returns (message, created).
 

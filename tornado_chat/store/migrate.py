@@ -31,7 +31,7 @@ import pymysql
 
 from ..config import PROJECT_ROOT, DatabaseTimeouts, DatabaseURL
 from ..models import utcnow
-from .database import answered_within
+from .database import answered_within, is_node_failure
 
 log = logging.getLogger(__name__)
 
@@ -160,10 +160,7 @@ async def migrate(
     records a migration this code does not have: newer code has migrated it, and older code
     must not run against a schema it does not know."""
     migrations = migration_files(folder)
-    async with answered_within(connect_timeout):
-        conn = await aiomysql.connect(
-            autocommit=True, connect_timeout=connect_timeout, **url.connect_kwargs(with_database=False)
-        )
+    conn = await _connect_to_one_node(url, connect_timeout)
     try:
         async with conn.cursor() as cur:
             await cur.execute("SET SESSION sql_notes = 0")  # "already exists" is the point, not news
@@ -183,6 +180,25 @@ async def migrate(
                     await cur.execute("DO RELEASE_LOCK(%s)", (lock,))
     finally:
         conn.close()
+
+
+async def _connect_to_one_node(url: DatabaseURL, connect_timeout: float) -> aiomysql.Connection:
+    """A connection to the first node that answers, in the order of their addresses, not the
+    URL's: each machine lists its own node first, but GET_LOCK is a node's own, not the cluster's,
+    so processes that start together must all take the migration lock on the same node."""
+    nodes = sorted(url.nodes(), key=lambda node: (node.host, node.port))
+    for node in nodes:
+        try:
+            async with answered_within(connect_timeout):
+                return await aiomysql.connect(
+                    autocommit=True, connect_timeout=connect_timeout, **node.connect_kwargs(with_database=False)
+                )
+        except (pymysql.err.OperationalError, OSError) as exc:
+            if node is nodes[-1] or not is_node_failure(exc):
+                raise
+            log.warning("database node %s:%s does not answer (%s); migrating through the next",
+                        node.host, node.port, exc)
+    raise AssertionError("unreachable: the last node's failure is raised")
 
 
 def lock_name(database: str) -> str:

@@ -7,13 +7,14 @@ from collections.abc import Iterable
 
 from ..models import User
 from .accounts import USER_COLUMNS
-from .database import Database, placeholders
+from .database import Database, placeholders, retried_on_conflict
 
 
 class PresenceStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    @retried_on_conflict
     async def mark_present(
         self, seen: dict[int, datetime.datetime], online_since: datetime.datetime
     ) -> set[int]:
@@ -35,6 +36,7 @@ class PresenceStore:
             )
         return set(ids) - already
 
+    @retried_on_conflict
     async def expire(self, online_since: datetime.datetime) -> set[int]:
         """Delete presence older than ``online_since``; returns whose it was. When nothing
         is stale (most sweeps) this is one plain read, not a locking transaction."""

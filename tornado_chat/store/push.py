@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..errors import SessionGone
 from ..models import utcnow
-from .database import Database, placeholders
+from .database import Database, placeholders, retried_on_conflict
 
 DIRECT_KIND = "direct"
 
@@ -38,6 +38,7 @@ class PushStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    @retried_on_conflict
     async def subscribe(
         self, user_id: int, token_hash: str, endpoint: str, p256dh: str, auth: str, keep: int
     ) -> bool:

@@ -9,7 +9,7 @@ costs a statement per batch, not one per member or per message.
 from __future__ import annotations
 
 from ..models import ReadState
-from .database import Database, placeholders
+from .database import Database, placeholders, retried_on_conflict
 
 # What a member has not read of group g (m: their membership, {viewer}: their id): messages after
 # where they have read up to and after their join, by someone else, not deleted; and those of them
@@ -37,6 +37,7 @@ class ReadStore:
         )
         return None if row is None else ReadState(group_id, *row)
 
+    @retried_on_conflict
     async def mark_read(self, marks: dict[tuple[int, int], int]) -> dict[tuple[int, int], int]:
         """Move each (user, group)'s read mark forward to its seq, clamped to the group's newest
         message, with three statements whatever the batch's size; the marks that moved, with

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..models import Message, utcnow
 from . import message_rows
-from .database import Database
+from .database import Database, retried_on_conflict
 
 CLOSED_PASSWORD_HASH = "!"  # matches no password: bcrypt hashes start with "$2"
 
@@ -34,6 +34,7 @@ class YourDataStore:
         row = await self._db.one("SELECT data FROM images WHERE image_key = %s", (key,))
         return None if row is None else bytes(row[0])
 
+    @retried_on_conflict
     async def close(self, user_id: int) -> list[str]:
         """Close the account: it can no longer sign in, and its sessions end (the hashes of
         their tokens, so every process forgets them). The row stays: the name stays taken."""
