@@ -267,3 +267,149 @@ async def test_nginx_with_the_deploy_site_carries_polls_uploads_and_client_addre
     anonymous = {upstream for _, path, _, upstream, authorization in log
                  if authorization == "-" and path in ("/api/users", "/api/session")}
     assert anonymous == {p.base_url.removeprefix("http://") for p in processes}
+
+
+# --- Three machines (deploy/README.md, "Three machines, no single point of failure") -------
+
+GALERA_OPTIONS = PROJECT_ROOT / "deploy" / "galera" / "60-tornado_chat-galera.cnf"
+THREE_MACHINE_UPSTREAM = PROJECT_ROOT / "deploy" / "nginx" / "upstream-three-machines.conf"
+REDIS_LINES = PROJECT_ROOT / "deploy" / "redis" / "redis.conf"
+SENTINEL_LINES = PROJECT_ROOT / "deploy" / "redis" / "sentinel.conf"
+SITE_UPSTREAM = re.compile(r"^upstream tornado_chat \{.*?^\}\n", re.MULTILINE | re.DOTALL)
+CREATE_TABLE = re.compile(r"\bCREATE\s+(?:TEMPORARY\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?`?(\w+)`?\s*\(", re.IGNORECASE)
+
+
+def create_tables(sql: str) -> dict[str, str]:
+    """Each CREATE TABLE of ``sql``: the table's name and what its parentheses hold."""
+    tables = {}
+    for found in CREATE_TABLE.finditer(sql):
+        depth, end = 1, found.end()
+        while depth:
+            depth += {"(": 1, ")": -1}.get(sql[end], 0)
+            end += 1
+        tables[found.group(1)] = sql[found.end():end - 1]
+    return tables
+
+
+def test_every_table_has_a_primary_key_as_galera_needs() -> None:
+    """Galera certifies and applies rows by their primary key: a table without one replicates
+    badly (every row a full scan on every node) or, with wsrep_mode=REQUIRED_PRIMARY_KEY as the
+    deploy option file sets it, cannot even be created. So schema.sql, every migration and the
+    migrations' own bookkeeping table each give every table a primary key, and none drops one."""
+    from tornado_chat.store import migrate
+
+    sources = {"schema.sql": (PROJECT_ROOT / "schema.sql").read_text(),
+               "migrate.py": migrate._CREATE_SCHEMA_MIGRATIONS}
+    sources |= {f"migrations/{p.name}": p.read_text() for p in sorted((PROJECT_ROOT / "migrations").glob("*.sql"))}
+    seen = {}
+    for source, sql in sources.items():
+        assert not re.search(r"\bDROP\s+PRIMARY\s+KEY\b", sql, re.IGNORECASE), source
+        for table, body in create_tables(sql).items():
+            seen[f"{source}: {table}"] = body
+    assert len([name for name in seen if name.startswith("schema.sql")]) >= 12, sorted(seen)
+    without = [name for name, body in seen.items() if not re.search(r"\bPRIMARY\s+KEY\b", body, re.IGNORECASE)]
+    assert not without, f"tables without a primary key: {without}"
+
+
+def test_the_galera_option_file_is_accepted_by_mariadbd() -> None:
+    """mariadbd reads the option file as a node would (an unknown or misspelt option, or a bad
+    value, makes it refuse) and takes the settings the README promises."""
+    mariadbd = shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin:/usr/local/sbin")
+    if not mariadbd:
+        pytest.skip("no mariadbd here (scripts/ensure-db-server installs MariaDB)")
+    result = subprocess.run([mariadbd, f"--defaults-file={GALERA_OPTIONS}", "--verbose", "--help"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    values = dict(re.findall(r"^([a-z][a-z0-9-]*)[ \t]+(\S.*?)[ \t]*$", result.stdout, re.MULTILINE))
+    assert values["wsrep-on"] == "TRUE"
+    assert values["wsrep-provider"] == "/usr/lib/galera/libgalera_smm.so"
+    assert values["binlog-format"] == "ROW"
+    assert values["innodb-autoinc-lock-mode"] == "2"
+    assert values["innodb-flush-log-at-trx-commit"] == "1"
+    assert values["max-allowed-packet"] == str(64 * MIB)
+    assert (values["innodb-ft-min-token-size"], values["innodb-ft-enable-stopword"]) == ("1", "FALSE")
+    assert set(values["wsrep-mode"].split(",")) >= {"REQUIRED_PRIMARY_KEY"}
+    assert values["wsrep-sync-wait"] == "0"
+    assert values["wsrep-cluster-address"] == "gcomm://10.0.0.1,10.0.0.2,10.0.0.3"
+
+
+def test_the_three_machine_upstream_replaces_the_sites_own_and_nginx_accepts_it(tmp_path: Path) -> None:
+    """What deploy/README.md tells a three-machine site to do: the site file with its upstream
+    block swapped for an include of upstream-three-machines.conf, checked by `nginx -t`, and the
+    same stickiness as one machine's."""
+    if not os.access(NGINX, os.X_OK):
+        pytest.fail("nginx is not installed: run scripts/ensure-nginx (Debian: apt-get install nginx)")
+    site_text = SITE.read_text()
+    own = SITE_UPSTREAM.search(site_text)
+    assert own, f"{SITE} should have one `upstream tornado_chat {{ ... }}` block starting a line"
+    upstream_text = THREE_MACHINE_UPSTREAM.read_text()
+    hash_line = re.compile(r"^\s*hash .*;$", re.MULTILINE)
+    assert hash_line.findall(own.group(0)) == hash_line.findall(upstream_text)
+    assert re.search(r"^\s*keepalive \d+;", upstream_text, re.MULTILINE)
+    assert "backup" not in re.sub(r"#.*", "", upstream_text)  # nginx refuses `backup` with `hash`
+    site = tmp_path / "tornado_chat.conf"
+    text = SITE_UPSTREAM.sub(lambda _: f"include {THREE_MACHINE_UPSTREAM};\n", site_text, count=1)
+    site.write_text(SAMPLE_LISTEN.sub(rf"\g<1>127.0.0.1:{free_port()};", text))
+    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (tmp_path / kind).mkdir()
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(main_config(tmp_path, site))
+    result = subprocess.run([NGINX, "-t", "-e", str(tmp_path / "error.log"), "-p", str(tmp_path), "-c", str(conf)],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+
+
+def redis_with(tmp_path: Path, lines: Path, *args: str) -> Iterator[int]:
+    """A redis-server (or, with --sentinel, a Sentinel) run from ``lines`` as written, with only
+    its listening address, port and directory overridden on the command line; its port."""
+    server = shutil.which("redis-server")
+    if not server:
+        pytest.fail("redis-server is not installed: run scripts/ensure-redis")
+    conf = tmp_path / lines.name
+    conf.write_text(lines.read_text())  # a Sentinel rewrites its file: a copy
+    port = free_port()
+    process = subprocess.Popen([server, str(conf), *args, "--bind", "127.0.0.1", "--port", str(port),
+                                "--dir", str(tmp_path), "--daemonize", "no", "--logfile", str(tmp_path / "log")],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                log = (tmp_path / "log").read_text() if (tmp_path / "log").exists() else ""
+                pytest.fail(f"redis-server did not start with {lines}:\n{log[-2000:]}")
+            time.sleep(0.05)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_the_redis_lines_turn_persistence_off(tmp_path: Path) -> None:
+    import redis
+
+    for port in redis_with(tmp_path, REDIS_LINES):
+        client = redis.Redis(port=port, decode_responses=True)
+        try:
+            assert client.config_get("save") == {"save": ""}
+            assert client.config_get("appendonly") == {"appendonly": "no"}
+            assert client.info("replication")["role"] == "master"  # replicaof only where added
+        finally:
+            client.close()
+
+
+def test_the_sentinel_lines_monitor_chat_with_quorum_2(tmp_path: Path) -> None:
+    import redis
+
+    for port in redis_with(tmp_path, SENTINEL_LINES, "--sentinel"):
+        client = redis.Redis(port=port, decode_responses=True)
+        try:
+            master = client.execute_command("SENTINEL", "MASTER", "chat")
+        finally:
+            client.close()
+        fields = dict(zip(master[::2], master[1::2], strict=True)) if isinstance(master, list) else master
+        assert (fields["ip"], str(fields["port"]), str(fields["quorum"])) == ("10.0.0.1", "6379", "2")
+        assert str(fields["down-after-milliseconds"]) == "5000"
+        assert str(fields["failover-timeout"]) == "60000"
+        assert str(fields["parallel-syncs"]) == "1"
