@@ -8,6 +8,9 @@
 import { ApiError, api, backoff, isTransient, sleep } from "./api.js";
 
 const POLL_SECONDS = 25;
+// A poll unanswered this long is abandoned and made again with its cursor: the machine behind
+// its connection is gone (pulled, not closed), and nothing else would end the wait.
+const POLL_DEADLINE_MS = (POLL_SECONDS + 15) * 1000;
 const CURSOR_MAX_AGE_MS = 60000; // older than this, no tab was following: start afresh
 
 export class EventStream {
@@ -54,6 +57,11 @@ export class EventStream {
     while (!this.stopped) {
       this.abort = new AbortController();
       const path = cursor ? `/api/events?cursor=${encodeURIComponent(cursor)}&timeout=${POLL_SECONDS}` : "/api/events";
+      let timedOut = false;
+      const deadline = setTimeout(() => {
+        timedOut = true;
+        this.abort.abort();
+      }, POLL_DEADLINE_MS);
       try {
         const answer = await api("GET", path, undefined, { signal: this.abort.signal });
         cursor = answer.cursor;
@@ -63,16 +71,18 @@ export class EventStream {
         ready();
         if (answer.events.length) this.publish({ kind: "events", events: answer.events });
       } catch (error) {
-        if (this.stopped || error.name === "AbortError") return;
+        if (this.stopped || (error.name === "AbortError" && !timedOut)) return;
         if (error instanceof ApiError && error.code === "invalid_cursor") {
           cursor = null;
           continue;
         }
         if (error instanceof ApiError && error.status === 401) return; // api() takes the page to the login page
-        if (!isTransient(error)) throw error;
+        if (!timedOut && !isTransient(error)) throw error;
         failures += 1;
         this.publish({ kind: "connection", ok: false });
         await sleep(backoff(failures));
+      } finally {
+        clearTimeout(deadline);
       }
     }
   }
