@@ -33,8 +33,9 @@ _INSTALL_LOG_NAME = "install-db.log"
 # A first start creates the system tables (slow on a busy machine); a stop flushes InnoDB.
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
-# Small footprint for a dev/test box; shared by bootstrap and server so they agree.
-_SETTINGS = (
+# Small footprint for a dev/test box; shared by bootstrap and server so they agree (and public
+# for the test suite's Galera nodes, so they run with the same settings).
+SETTINGS = (
     "--innodb-buffer-pool-size=64M",
     "--innodb-log-file-size=48M",
     "--innodb-flush-log-at-trx-commit=2",
@@ -71,7 +72,7 @@ def find_server_binary() -> str | None:
     return None
 
 
-def _find_install_db(server: str) -> str | None:
+def find_install_db(server: str) -> str | None:
     """Find the install-db script, preferring the one installed beside the server."""
     sibling_bin = os.path.join(os.path.dirname(os.path.dirname(server)), "bin")
     for name in _INSTALL_DB_NAMES:
@@ -229,7 +230,7 @@ class EmbeddedMariaDB:
 
     def _initialise(self, server: str, deadline: float) -> None:
         """Create the system tables, with a password-less root reachable over the socket."""
-        install_db = _find_install_db(server)
+        install_db = find_install_db(server)
         if install_db is None:
             raise DBServerError(
                 "No mariadb-install-db found: install the mariadb-server-core package "
@@ -241,7 +242,7 @@ class EmbeddedMariaDB:
             f"--datadir={self.datadir}",
             "--auth-root-authentication-method=normal",
             "--skip-test-db",
-            *_SETTINGS,
+            *SETTINGS,
         ]
         if os.geteuid() == 0:
             args.append("--user=root")  # own the files as the user the server will run as
@@ -285,7 +286,7 @@ class EmbeddedMariaDB:
             "--skip-networking",
             f"--pid-file={os.path.join(self.datadir, _PID_NAME)}",
             f"--log-error={error_log}",
-            *_SETTINGS,
+            *SETTINGS,
         ]
         if os.geteuid() == 0:
             args.append("--user=root")  # mariadbd refuses to run as root unless told to
