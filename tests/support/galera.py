@@ -43,7 +43,7 @@ import pymysql
 
 from tornado_chat.dbserver import SETTINGS, find_install_db, find_server_binary
 
-from .http import free_port
+from .http import free_ports
 
 PROVIDER = "/usr/lib/galera/libgalera_smm.so"
 DB_USER = "tornado_chat_db"
@@ -117,6 +117,7 @@ class GaleraNode:
 
     @property
     def address(self) -> tuple[str, int]:
+        """(host, MySQL port), as the application is given it."""
         return (HOST, self.ports.mysql)
 
     @property
@@ -128,6 +129,7 @@ class GaleraNode:
 
     @property
     def running(self) -> bool:
+        """Whether the server process is alive (not whether it is Synced)."""
         return self._process is not None and self._process.poll() is None
 
     def connect(self, database: str | None = None, **kwargs: object) -> pymysql.Connection:
@@ -151,7 +153,7 @@ class GaleraNode:
         if self.running:
             raise GaleraError(f"Galera {self.name} is already running (pid {self.pid})")
         deadline = time.monotonic() + timeout
-        self._launch(deadline, extra=self._start_position(deadline))
+        self._launch(extra=self._start_position(deadline))
         self.cluster._wait_synced([self], self.cluster._running_count(), deadline)
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
@@ -219,7 +221,7 @@ class GaleraNode:
         ]
         self.option_file.write_text("\n".join(lines))
 
-    def _launch(self, deadline: float, extra: tuple[str, ...] = ()) -> None:
+    def _launch(self, extra: tuple[str, ...] = ()) -> None:
         """Spawn the server in a process group of its own, as the nodes' user."""
         server = find_server_binary()
         if server is None:
@@ -297,8 +299,9 @@ class GaleraCluster:
         user = _run_as()
         # Nodes run as another user under root, who cannot reach pytest's directories.
         self._home = Path(tempfile.mkdtemp(prefix="tornado_chat-galera-")) if user else self.directory
+        ports = free_ports(4 * self.size)
         self.nodes = [
-            GaleraNode(self, i, self._home / f"node{i}", _Ports(free_port(), free_port(), free_port(), free_port()))
+            GaleraNode(self, i, self._home / f"node{i}", _Ports(*ports[4 * i:4 * i + 4]))
             for i in range(self.size)
         ]
         gcomm = "gcomm://" + ",".join(f"{HOST}:{node.ports.gmcast}" for node in self.nodes)
@@ -311,11 +314,11 @@ class GaleraCluster:
         try:
             first = self.nodes[0]
             self._initialise(first, deadline)
-            first._launch(deadline, extra=("--wsrep-new-cluster",))
+            first._launch(extra=("--wsrep-new-cluster",))
             self._wait_synced([first], 1, deadline)
             self._allow_root_over_tcp(first)
             for count, node in enumerate(self.nodes[1:], start=2):
-                node._launch(deadline)
+                node._launch()
                 self._wait_synced([node], count, deadline)
             self._wait_synced(self.nodes, self.size, deadline)
         except BaseException:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import redis
 
-from .http import free_port
+from .http import free_ports
 
 MASTER_NAME = "chat"
 HOST = "127.0.0.1"
@@ -65,13 +65,15 @@ class RedisSentinelSet:
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
-        self.redis_ports = [free_port(), free_port()]
-        self.sentinel_ports = [free_port(), free_port(), free_port()]
+        ports = free_ports(5)
+        self.redis_ports = ports[:2]
+        self.sentinel_ports = ports[2:]
         self._servers: dict[int, subprocess.Popen[bytes]] = {}
         self._sentinels: dict[int, subprocess.Popen[bytes]] = {}
 
     @property
     def sentinel_addresses(self) -> list[tuple[str, int]]:
+        """The sentinels' (host, port), as redis-py's Sentinel takes them."""
         return [(HOST, port) for port in self.sentinel_ports]
 
     @property
