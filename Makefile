@@ -53,6 +53,7 @@ test: $(TEST_STAMP)
 	./scripts/ensure-axe
 	./scripts/ensure-nginx
 	./scripts/ensure-redis
+	./scripts/ensure-cluster
 	$(AUDIT)
 	rc=0; \
 	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial" $(PYTEST_ARGS) || rc=$$?; \

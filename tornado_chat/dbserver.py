@@ -34,7 +34,8 @@ _INSTALL_LOG_NAME = "install-db.log"
 # A first start creates the system tables (slow on a busy machine); a stop flushes InnoDB.
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
-# Small footprint for a dev/test box; shared by bootstrap and server so they agree.
+# Small footprint for a dev/test box; shared by bootstrap and server so they agree (and public
+# for the test suite's Galera nodes, so they run with the same settings).
 # Durable: each commit's redo log is flushed to disk before the commit returns, so a message
 # acknowledged with 201 survives a crash of the operating system too. Concurrent commits share
 # one flush (InnoDB's group commit), which is what keeps this affordable under load (measured
@@ -76,7 +77,7 @@ def find_server_binary() -> str | None:
     return None
 
 
-def _find_install_db(server: str) -> str | None:
+def find_install_db(server: str) -> str | None:
     """Find the install-db script, preferring the one installed beside the server."""
     sibling_bin = os.path.join(os.path.dirname(os.path.dirname(server)), "bin")
     for name in _INSTALL_DB_NAMES:
@@ -237,7 +238,7 @@ class EmbeddedMariaDB:
 
     def _initialise(self, server: str, deadline: float) -> None:
         """Create the system tables, with a password-less root reachable over the socket."""
-        install_db = _find_install_db(server)
+        install_db = find_install_db(server)
         if install_db is None:
             raise DBServerError(
                 "No mariadb-install-db found: install the mariadb-server-core package "
