@@ -25,8 +25,10 @@ from tornado_chat.config import DatabaseURL
 
 from .support.database import database_server, drop_database
 from .support.fuzz import FUZZ_REPORT
+from .support.galera import GaleraCluster
 from .support.http import Client, unique
 from .support.processes import ChatProcess, RedisServer, running_chat_processes
+from .support.sentinel import RedisSentinelSet
 from .support.servers import Server, StartServer, serving
 
 GENERATED_CASES = "generated cases"  # a report's user property: one line of the summary below
@@ -75,6 +77,38 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.start()
     yield server.url
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def galera_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GaleraCluster]:
+    """A three-node Galera cluster of real mariadbd processes (tests/support/galera.py), for the
+    cluster's tests, which run in the serial phase: started once, by the first that asks."""
+    started = GaleraCluster(tmp_path_factory.mktemp("galera"))
+    started.start()
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture
+def galera(galera_cluster: GaleraCluster) -> Iterator[GaleraCluster]:
+    """The session's cluster, every node of it running again after the test."""
+    yield galera_cluster
+    for node in galera_cluster.nodes:
+        if not node.running:
+            node.start()
+
+
+@pytest.fixture
+def sentinel_set(tmp_path: Path) -> Iterator[RedisSentinelSet]:
+    """A Redis primary, its replica and three sentinels of the test's own (a test kills the primary)."""
+    started = RedisSentinelSet(tmp_path / "sentinel")
+    started.start()
+    try:
+        yield started
+    finally:
+        started.stop()
 
 
 @pytest.fixture

@@ -3,14 +3,12 @@ of real processes do what the fault tests will rely on: replication to every nod
 node that rejoins with what it missed, quorum kept by two nodes, the certification conflict
 the application must retry (MySQL error 1213), and a Redis failover to the replica.
 
-One cluster serves the module (it takes seconds to start); each test leaves every node
-running again for the next."""
+One cluster serves the session (it takes seconds to start; the ``galera`` fixture in
+tests/conftest.py); each test leaves every node running again for the next."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pymysql
 import pytest
@@ -25,25 +23,6 @@ pytestmark = pytest.mark.serial
 # Generous: the machine is shared and slow at times; these bound waits, not expectations.
 DEADLINE = 120.0
 ER_LOCK_DEADLOCK = 1213
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GaleraCluster]:
-    started = GaleraCluster(tmp_path_factory.mktemp("galera"))
-    started.start()
-    try:
-        yield started
-    finally:
-        started.stop()
-
-
-@pytest.fixture
-def galera(cluster: GaleraCluster) -> Iterator[GaleraCluster]:
-    """The module's cluster, every node of it running again after the test."""
-    yield cluster
-    for node in cluster.nodes:
-        if not node.running:
-            node.start()
 
 
 def over_tcp(cluster: GaleraCluster, index: int, database: str | None = None, **kwargs: object) -> pymysql.Connection:
@@ -154,16 +133,6 @@ def test_the_second_of_two_conflicting_transactions_on_two_nodes_gets_error_1213
         second.close()
     for index in range(3):
         assert execute(galera, index, "SELECT val FROM t WHERE id = 1", database) == [(1,)]
-
-
-@pytest.fixture
-def sentinel_set(tmp_path: Path) -> Iterator[RedisSentinelSet]:
-    started = RedisSentinelSet(tmp_path / "sentinel")
-    started.start()
-    try:
-        yield started
-    finally:
-        started.stop()
 
 
 def test_sentinel_promotes_the_replica_when_the_primary_is_killed(sentinel_set: RedisSentinelSet) -> None:

@@ -50,10 +50,13 @@ ER_LOCK_DEADLOCK = 1213  # InnoDB's deadlock victim, and Galera's certification 
 # the cluster's primary component (1047 "WSREP has not yet prepared node for application use"),
 # it is shutting down (1053), or it killed the connection (1927).
 NODE_ERRORS = frozenset({1047, 1053, 1927})
-# A conflicting transaction runs again this many times in all, after a random pause of up to
-# 5 ms, then 10, 20, 40: two nodes' writers to one group row take turns rather than collide again.
-CONFLICT_ATTEMPTS = 5
+# A conflicting transaction runs again, up to this many times in all, after a random pause of up
+# to 5 ms, then 10, 20, 40, 80, then 100 each: two nodes' writers to one busy group row take
+# turns rather than collide again (the local node's writers win its row lock more often, so the
+# other node's may lose several times in a row).
+CONFLICT_ATTEMPTS = 10
 CONFLICT_BACKOFF = 0.005
+CONFLICT_BACKOFF_CAP = 0.1
 # A pooled connection older than this is replaced before use: servers drop connections idle
 # past their wait_timeout (8 hours by default), and an hour stays well clear of any setting seen.
 POOL_RECYCLE_SECONDS = 3600
@@ -115,7 +118,7 @@ def retried_on_conflict(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaita
                 return await method(*args, **kwargs)
             except Conflict:
                 RETRIES.conflicts += 1
-                await asyncio.sleep(random.uniform(0, CONFLICT_BACKOFF * 2**attempt))
+                await asyncio.sleep(random.uniform(0, min(CONFLICT_BACKOFF * 2**attempt, CONFLICT_BACKOFF_CAP)))
         return await method(*args, **kwargs)
 
     return retrying

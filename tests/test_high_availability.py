@@ -1,0 +1,237 @@
+"""No single point of failure: the loss of any one part, under traffic, loses nothing acknowledged.
+
+Real processes on loopback ports: a three-node Galera cluster (tests/support/galera.py), Redis
+behind three sentinels (tests/support/sentinel.py), and two run.py processes, each writing through
+a node of its own first (as the machines of deploy/README.md do) and sharing changes through the
+Sentinel-managed Redis. Senders on both processes write to one group, so the two nodes'
+transactions meet at certification and one of them sometimes loses (the service runs it again);
+a listener on each process keeps its cursor through everything. Each fault is a kill -9: a
+database node (which then comes back and rejoins by state transfer while the traffic goes on),
+the Redis primary, an app process. After each: every acknowledged message reached both
+listeners exactly once, in seq order, with no gap; each client_id is stored once; nothing
+answered a 5xx but 503; and the time until sends succeeded again is printed and recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from tornado.httpclient import AsyncHTTPClient
+
+from tornado_chat.config import DatabaseURL
+
+from .support.database import query
+from .support.galera import GaleraCluster
+from .support.http import Client, unique
+from .support.processes import ChatProcess, running_chat_processes
+from .support.sentinel import RedisSentinelSet
+from .support.traffic import (
+    Event,
+    Listener,
+    Sender,
+    assert_each_acknowledged_message_arrived_once_in_seq_order,
+    chatting,
+    server_errors,
+    until,
+)
+
+pytestmark = pytest.mark.serial
+
+# Each process lists every node, its own first; the second process's list starts at node 1.
+NODE_ORDER = ([0, 1, 2], [1, 2, 0])
+# Generous bounds on waits for a condition (a loaded machine is slow), not expectations.
+DEADLINE = 120.0
+SENDS_BETWEEN_STEPS = 10
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[AsyncHTTPClient]:
+    client = AsyncHTTPClient(force_instance=True, max_clients=200)
+    yield client
+    client.close()
+
+
+@dataclass
+class Deployment:
+    """Two app processes on the cluster and Sentinel, and the database they share."""
+
+    cluster: GaleraCluster
+    sentinels: RedisSentinelSet
+    database: str
+    processes: list[ChatProcess]
+    start: Callable[..., ChatProcess]
+
+    def node_url(self, index: int) -> DatabaseURL:
+        return DatabaseURL.parse(self.cluster.node_url(index, self.database))
+
+    def start_process(self, order: list[int]) -> ChatProcess:
+        return self.start("--database-url", self.cluster.url(self.database, order), "--redis-url", self.sentinels.url)
+
+
+@pytest.fixture
+def deployment(galera: GaleraCluster, sentinel_set: RedisSentinelSet, tmp_path: Path) -> Iterator[Deployment]:
+    database = unique("tc_ha")
+    with running_chat_processes(DatabaseURL.parse(galera.url(database, NODE_ORDER[0])), tmp_path) as start:
+        scene = Deployment(galera, sentinel_set, database, [], start)
+        scene.processes = [scene.start_process(order) for order in NODE_ORDER]
+        yield scene
+
+
+@dataclass
+class Traffic:
+    """A sender and a listener on each process, all in one group."""
+
+    senders: list[Sender]
+    listeners: list[Listener]
+    stop_listening: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    async def start(cls, deployment: Deployment, http: AsyncHTTPClient) -> Traffic:
+        clients = [Client(chat.base_url, http) for chat in deployment.processes]
+        ana, bob, group_id, bob_cursor = await chatting(clients[0])
+        ana_cursor = await clients[1].cursor(ana)
+        traffic = cls(
+            senders=[Sender(clients[0], ana, group_id, senders=2), Sender(clients[1], bob, group_id, senders=2)],
+            listeners=[Listener(clients[1], bob, bob_cursor, group_id),
+                       Listener(clients[0], ana, ana_cursor, group_id)],
+        )
+        traffic.tasks = [asyncio.create_task(s.run()) for s in traffic.senders]
+        traffic.tasks += [asyncio.create_task(listener.run(traffic.stop_listening)) for listener in traffic.listeners]
+        await traffic.more_acknowledged()
+        return traffic
+
+    @property
+    def acknowledged(self) -> dict[str, Event]:
+        return {client_id: m for sender in self.senders for client_id, m in sender.acknowledged.items()}
+
+    async def more_acknowledged(self, count: int = SENDS_BETWEEN_STEPS) -> None:
+        """Until every sender has had ``count`` more sends acknowledged."""
+        targets = [len(sender.acknowledged) + count for sender in self.senders]
+        await until(lambda: all(len(s.acknowledged) >= t for s, t in zip(self.senders, targets, strict=True)),
+                    DEADLINE)
+
+    async def first_acknowledged_after(self, moment: float, sender: Sender) -> float:
+        """Seconds from ``moment`` until ``sender`` had a send acknowledged again."""
+        await until(lambda: bool(sender.acknowledged_at) and sender.acknowledged_at[-1] > moment, DEADLINE)
+        return min(t for t in sender.acknowledged_at if t > moment) - moment
+
+    async def wind_down(self) -> None:
+        """Stop sending, send one last message, and wait until both listeners have it: every
+        acknowledged message before it has had its chance to arrive."""
+        for sender in self.senders:
+            sender.running = False
+        await asyncio.gather(*self.tasks[:len(self.senders)])
+        last = await self.senders[0].send(unique("last"))
+        self.stop_listening.set()
+        await asyncio.gather(*self.tasks[len(self.senders):])
+        for listener in self.listeners:
+            await listener.until_received(last["id"], DEADLINE)
+
+    def assert_nothing_lost_or_repeated(self, url: DatabaseURL) -> None:
+        for listener in self.listeners:
+            assert_each_acknowledged_message_arrived_once_in_seq_order(self.acknowledged, listener, url)
+        refused = {(r.status, r.error_code) for sender in self.senders for r in sender.refusals}
+        assert refused <= {(503, "unavailable")}
+        assert {status for listener in self.listeners for status in listener.statuses} <= {200, 503}
+
+    def figures(self) -> str:
+        return (f"{len(self.acknowledged)} acknowledged, "
+                f"{sum(s.retries_found_stored for s in self.senders)} retries found their message stored, "
+                f"{sum(len(s.refusals) for s in self.senders)} refused (503), "
+                f"{sum(s.unanswered for s in self.senders)} unanswered")
+
+
+async def conflicts_retried(http: AsyncHTTPClient, chat: ChatProcess) -> int:
+    """The process's transactions run again after a certification conflict (its /metrics)."""
+    text = (await http.fetch(chat.base_url + "/metrics")).body.decode()
+    return int(float(re.search(r"^chat_db_conflicts_retried_total (\S+)$", text, re.M)[1]))
+
+
+async def stored_everywhere(deployment: Deployment, group_id: int, count: int) -> None:
+    """Until every node holds the group's ``count`` messages: a node that rejoined has what it missed."""
+
+    def counts() -> list[int]:
+        return [query(deployment.node_url(i), "SELECT COUNT(*) FROM messages WHERE group_id = %s", (group_id,))[0][0]
+                for i in range(len(deployment.cluster.nodes))]
+
+    await until(lambda: counts() == [count] * len(deployment.cluster.nodes), DEADLINE)
+
+
+async def test_a_database_node_killed_under_traffic_then_rejoining_loses_and_repeats_nothing(
+    deployment: Deployment, http: AsyncHTTPClient, record_property: Callable[[str, object], None],
+) -> None:
+    traffic = await Traffic.start(deployment, http)
+    node = deployment.cluster.nodes[0]  # the first process's own node
+
+    killed = time.monotonic()
+    await asyncio.to_thread(node.kill)
+    recovery = [await traffic.first_acknowledged_after(killed, sender) for sender in traffic.senders]
+    await traffic.more_acknowledged()
+    rejoining = time.monotonic()
+    await asyncio.to_thread(node.start)  # the traffic goes on while it catches up (IST)
+    rejoined = time.monotonic() - rejoining
+    await traffic.more_acknowledged()
+    await traffic.wind_down()
+
+    conflicts = [await conflicts_retried(http, chat) for chat in deployment.processes]
+    print(f"\nkill -9 of database node 0: sends acknowledged again after {recovery[0]:.2f} s on the process that "
+          f"wrote through it, {recovery[1]:.2f} s on the other; the node rejoined in {rejoined:.2f} s; "
+          f"{traffic.figures()}; conflicts retried by each process: {conflicts}")
+    record_property("db_node_kill_recovery_seconds", [round(r, 3) for r in recovery])
+    record_property("db_node_rejoin_seconds", round(rejoined, 3))
+    traffic.assert_nothing_lost_or_repeated(deployment.node_url(1))
+    await stored_everywhere(deployment, traffic.listeners[0].group_id, len(traffic.listeners[0].received))
+    assert [server_errors(chat) for chat in deployment.processes] == [[], []]
+
+
+async def test_the_redis_primary_killed_under_traffic_loses_and_repeats_nothing(
+    deployment: Deployment, http: AsyncHTTPClient, record_property: Callable[[str, object], None],
+) -> None:
+    traffic = await Traffic.start(deployment, http)
+
+    killed = time.monotonic()
+    old = await asyncio.to_thread(deployment.sentinels.kill_primary)
+    await asyncio.to_thread(deployment.sentinels.wait_for_failover, old, DEADLINE)
+    promoted = time.monotonic() - killed
+    received = [len(listener.received) for listener in traffic.listeners]
+    await traffic.more_acknowledged()
+    await until(lambda: all(len(lst.received) > n for lst, n in zip(traffic.listeners, received, strict=True)),
+                DEADLINE)
+    delivered_again = time.monotonic() - killed
+    await traffic.wind_down()
+
+    print(f"\nkill -9 of the Redis primary: the sentinels agreed on the replica after {promoted:.2f} s; both "
+          f"listeners had new messages {delivered_again:.2f} s after the kill; {traffic.figures()}")
+    record_property("redis_failover_seconds", round(promoted, 3))
+    assert [(s.unanswered, [(r.status, r.error_code) for r in s.refusals]) for s in traffic.senders] == [(0, [])] * 2
+    traffic.assert_nothing_lost_or_repeated(deployment.node_url(0))
+    assert [server_errors(chat) for chat in deployment.processes] == [[], []]
+
+
+async def test_an_app_process_killed_under_traffic_loses_and_repeats_nothing(
+    deployment: Deployment, http: AsyncHTTPClient, record_property: Callable[[str, object], None],
+) -> None:
+    traffic = await Traffic.start(deployment, http)
+    dead, alive = deployment.processes
+
+    killed = time.monotonic()
+    dead.process.kill()
+    dead.process.wait()
+    # The load balancer sends the dead process's users (its sender and listener share a client) to the other.
+    traffic.senders[0].client.base_url = alive.base_url
+    recovery = await traffic.first_acknowledged_after(killed, traffic.senders[0])
+    await traffic.more_acknowledged()
+    await traffic.wind_down()
+
+    print(f"\nkill -9 of an app process: its users' sends acknowledged again after {recovery:.2f} s "
+          f"(through the other process); {traffic.figures()}")
+    record_property("app_process_kill_recovery_seconds", round(recovery, 3))
+    traffic.assert_nothing_lost_or_repeated(deployment.node_url(1))
+    assert server_errors(alive) == []
