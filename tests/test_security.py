@@ -21,7 +21,7 @@ from tornado_chat.ratelimit import Limit
 from .support.database import query
 from .support.http import PASSWORD, Account, Client, Response, free_port, unique
 from .support.servers import Server, StartServer
-from .test_images import encode, quadrants, upload
+from .test_images import encode, fetch, quadrants, upload
 
 XSRF = "0123456789abcdef0123456789abcdef"  # an _xsrf cookie and its echo, as a page would send them
 
@@ -276,6 +276,114 @@ async def test_a_cross_site_sign_in_form_is_refused(server: Server) -> None:
     )
     assert r.status == 403
     assert "chat_session" not in set_cookies(r)
+
+
+def fetch_metadata(site: str | None, mode: str | None = None, dest: str | None = None) -> dict[str, str]:
+    """The ``Sec-Fetch-*`` headers a browser sends (none for ``site=None``: a script, an old browser)."""
+    sent = {"Sec-Fetch-Site": site, "Sec-Fetch-Mode": mode, "Sec-Fetch-Dest": dest}
+    return {name: value for name, value in sent.items() if value is not None}
+
+
+async def browser_with_an_image(server: Server) -> tuple[Client, Account, str]:
+    """A browser signed in by cookie, its account, and the URL of an image it may see."""
+    browser = server.client(cookies=True)
+    username = unique("ana")
+    r = await browser.request("POST", "/api/users", {"username": username, "password": PASSWORD})
+    assert r.status == 201
+    account = Account(r.json["user"]["id"], username, PASSWORD, r.json["token"])
+    script = server.client()
+    group = await script.create_group(account)
+    uploaded = await upload(script, account, group["id"], encode(quadrants(), "PNG"))
+    assert uploaded.status == 201, uploaded.body
+    return browser, account, uploaded.json["message"]["image"]["url"]
+
+
+@pytest.mark.parametrize(("mode", "dest"), [
+    ("cors", "empty"), ("no-cors", "script"), ("no-cors", "image"), ("navigate", "object"), ("navigate", "embed"),
+])
+async def test_a_cross_site_read_of_the_api_with_the_session_cookie_is_refused_with_403_forbidden(
+    server: Server, mode: str, dest: str
+) -> None:
+    browser = await signed_in_browser(server)
+    assert (await browser.request("GET", "/api/me")).status == 200
+    r = await browser.request("GET", "/api/me", headers=fetch_metadata("cross-site", mode, dest))
+    assert (r.status, r.error_code) == (403, "forbidden"), r.body
+    assert "user" not in r.json
+
+
+@pytest.mark.parametrize("thumb", ["", "/thumb"], ids=["image", "thumbnail"])
+@pytest.mark.parametrize(("mode", "dest"), [("no-cors", "image"), ("cors", "empty")])
+async def test_a_cross_site_image_request_with_the_session_cookie_is_refused_with_403_forbidden(
+    server: Server, mode: str, dest: str, thumb: str
+) -> None:
+    browser, _, url = await browser_with_an_image(server)
+    assert (await browser.request("GET", url + thumb)).status == 200
+    r = await browser.request("GET", url + thumb, headers=fetch_metadata("cross-site", mode, dest))
+    assert (r.status, r.error_code) == (403, "forbidden")
+    assert r.headers["Content-Type"].startswith("application/json")
+
+
+async def test_a_cross_site_top_level_navigation_still_opens_pages_api_answers_and_images(server: Server) -> None:
+    """A link from another site is followed: the user chose it and the other site reads nothing."""
+    browser, _, url = await browser_with_an_image(server)
+    link = fetch_metadata("cross-site", "navigate", "document")
+    for path in ("/", "/api/me", url):
+        r = await browser.request("GET", path, headers=link)
+        assert r.status == 200, (path, r.body)
+
+
+@pytest.mark.parametrize("site", ["same-origin", "same-site", "none", None])
+async def test_same_origin_same_site_typed_and_headerless_browser_requests_pass(
+    server: Server, site: str | None
+) -> None:
+    browser, _, url = await browser_with_an_image(server)
+    for path in ("/api/me", url, url + "/thumb"):
+        r = await browser.request("GET", path, headers=fetch_metadata(site, "cors", "empty"))
+        assert r.status == 200, (path, r.body)
+
+
+async def test_a_script_with_a_bearer_token_and_no_fetch_metadata_passes(server: Server) -> None:
+    _, account, url = await browser_with_an_image(server)
+    script = server.client()
+    me = await script.request("GET", "/api/me", token=account.token)
+    assert (me.status, me.json["user"]) == (200, account.user)
+    assert (await fetch(script, account, url)).status == 200
+
+
+async def test_a_bearer_token_does_not_let_a_cross_site_browser_request_through(server: Server) -> None:
+    _, account, url = await browser_with_an_image(server)
+    for path in ("/api/me", url):
+        r = await server.client().request("GET", path, token=account.token,
+                                          headers=fetch_metadata("cross-site", "cors", "empty"))
+        assert (r.status, r.error_code) == (403, "forbidden")
+
+
+async def test_the_cross_site_refusal_answers_before_authentication_routing_and_rate_limits(
+    start_server: StartServer,
+) -> None:
+    """No session is looked up (a bad token is not a 401), no route is needed (no 404),
+    no XSRF token asked for, and the refused requests take nothing from a rate limit."""
+    server = await start_server(register_limit=Limit(rate=1 / 3600, burst=1))
+    client = server.client()
+    cross_site = fetch_metadata("cross-site", "cors", "empty")
+    for method, path, token in (("GET", "/api/me", "not-a-token"), ("GET", "/api/no/such/route", None),
+                                ("DELETE", "/api/session", None), ("GET", "/images/" + "A" * 32, None)):
+        r = await client.request(method, path, token=token, headers={"Cookie": "chat_session=x", **cross_site})
+        assert (r.status, r.error_code) == (403, "forbidden"), (method, path)
+    for _ in range(3):
+        body = {"username": unique("u"), "password": PASSWORD}
+        r = await client.request("POST", "/api/users", body, headers=cross_site)
+        assert (r.status, r.error_code) == (403, "forbidden")
+    r = await client.request("POST", "/api/users", {"username": unique("u"), "password": PASSWORD})
+    assert r.status == 201, r.body  # the bucket's one token was still there
+
+
+async def test_image_answers_vary_on_sec_fetch_site(server: Server) -> None:
+    """An image is cached for a year: a copy stored for the chat's page must not answer another site."""
+    browser, _, url = await browser_with_an_image(server)
+    r = await browser.request("GET", url, headers=fetch_metadata("same-origin", "no-cors", "image"))
+    assert r.status == 200
+    assert "Sec-Fetch-Site" in [v.strip() for v in r.headers["Vary"].split(",")]
 
 
 # Headers
