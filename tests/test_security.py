@@ -427,6 +427,36 @@ async def test_every_error_answer_carries_the_security_headers(
     assert_page_headers(r)
 
 
+STATIC_FILES = ["/static/app.css", "/static/js/main.js", "/static/icons/icon-192.png", "/static/favicon.svg",
+                "/manifest.webmanifest", "/service-worker.js"]
+
+
+@pytest.mark.parametrize("path", [*STATIC_FILES, "/static/no-such-file.css", "/favicon.ico"])
+async def test_static_files_are_served_with_nosniff(client: Client, path: str) -> None:
+    r = await client.request("GET", path)
+    assert r.status == (404 if "no-such" in path or path == "/favicon.ico" else 200)
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+HTML = {"Accept": "text/html"}
+CROSS_SITE = fetch_metadata("cross-site", "cors", "empty")
+
+
+@pytest.mark.parametrize(("method", "path", "status", "headers"), [
+    ("GET", "/api/me", 200, {}), ("GET", "/api/me", 401, {}), ("GET", "/", 200, {}), ("GET", "/login", 200, {}),
+    ("GET", "/static/app.css", 200, {}), ("HEAD", "/static/app.css", 200, {}), ("GET", "/service-worker.js", 200, {}),
+    ("GET", "/static/no-such-file.css", 404, {}), ("GET", "/api/nothing", 404, {}), ("GET", "/no/such/page", 404, HTML),
+    ("PATCH", "/api/me", 405, {}), ("GET", "/healthz", 200, {}), ("GET", "/api/me", 403, CROSS_SITE),
+])
+async def test_no_answer_names_the_server_software_or_its_version(
+    client: Client, method: str, path: str, status: int, headers: dict[str, str]
+) -> None:
+    account = await client.register() if status == 200 and path in ("/api/me", "/") else None
+    r = await client.request(method, path, token=account.token if account else None, headers=headers)
+    assert r.status == status
+    assert "Server" not in r.headers, r.headers["Server"]
+
+
 # Rate limits
 
 

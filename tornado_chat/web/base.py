@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import tornado.httputil
 import tornado.web
 
 from .. import validation, wire
@@ -80,6 +81,18 @@ class APIError(tornado.web.HTTPError):
         self.code = code
         self.message = message
         self.retry_after = retry_after
+
+
+class NoServerHeader(tornado.web.OutputTransform):
+    """Every answer, whichever handler made it (static files and Tornado's own errors too),
+    goes without Tornado's ``Server: TornadoServer/x.y``: the version tells a scanner which
+    known bugs to try, and no client needs it."""
+
+    def transform_first_chunk(
+        self, status_code: int, headers: tornado.httputil.HTTPHeaders, chunk: bytes, finishing: bool
+    ) -> tuple[int, tornado.httputil.HTTPHeaders, bytes]:
+        headers.pop("Server", None)
+        return status_code, headers, chunk
 
 
 def _reject_constant(name: str) -> None:
