@@ -16,6 +16,7 @@ import pytest
 import tornado.httpserver
 
 from tornado_chat.auth import token_hash
+from tornado_chat.config import PROJECT_ROOT
 from tornado_chat.ratelimit import Limit
 
 from .support.database import query
@@ -425,6 +426,58 @@ async def test_every_error_answer_carries_the_security_headers(
     r = await client.request(method, path)
     assert r.status == status
     assert_page_headers(r)
+
+
+DOCUMENTS = [
+    ("GET", "/", 200, {}), ("GET", "/login", 200, {}), ("GET", "/register", 200, {}),
+    ("GET", "/no/such/page", 404, {"Accept": "text/html"}), ("POST", "/login", 403, {}),
+    ("GET", "/api/nothing", 404, {}),
+]
+DOCUMENT_IDS = ["chat", "login", "register", "missing-page", "page-error", "json-error"]
+# The script calls that need each denied feature: none of them may appear in the pages' scripts.
+DENIED_FEATURE_CALLS = {
+    "camera": "getUserMedia", "microphone": "getUserMedia", "geolocation": "geolocation", "payment": "PaymentRequest",
+    "usb": "navigator.usb", "serial": "navigator.serial", "hid": "navigator.hid", "display-capture": "getDisplayMedia",
+    "browsing-topics": "browsingTopics",
+}
+
+
+async def document(client: Client, method: str, path: str, headers: dict[str, str]) -> Response:
+    account = await client.register() if path == "/" else None
+    return await client.request(method, path, token=account.token if account else None, headers=headers)
+
+
+def permissions_policy(r: Response) -> dict[str, str]:
+    return dict(part.strip().split("=", 1) for part in r.headers["Permissions-Policy"].split(","))
+
+
+@pytest.mark.parametrize(("method", "path", "status", "headers"), DOCUMENTS, ids=DOCUMENT_IDS)
+async def test_pages_and_error_pages_deny_the_powerful_features_with_a_permissions_policy(
+    client: Client, method: str, path: str, status: int, headers: dict[str, str]
+) -> None:
+    r = await document(client, method, path, headers)
+    assert r.status == status
+    policy = permissions_policy(r)
+    denied = {feature: policy.get(feature) for feature in DENIED_FEATURE_CALLS}
+    assert denied == dict.fromkeys(DENIED_FEATURE_CALLS, "()")
+
+
+async def test_the_permissions_policy_denies_nothing_the_pages_scripts_use(client: Client) -> None:
+    denied = {feature for feature, allowed in permissions_policy(await client.request("GET", "/login")).items()
+              if allowed == "()"}
+    assert denied <= set(DENIED_FEATURE_CALLS)  # a feature denied here has its calls listed above
+    scripts = [path.read_text() for path in (PROJECT_ROOT / "static").rglob("*.js")]
+    used = {feature for feature in denied if any(DENIED_FEATURE_CALLS[feature] in script for script in scripts)}
+    assert not used
+
+
+@pytest.mark.parametrize(("method", "path", "status", "headers"), DOCUMENTS, ids=DOCUMENT_IDS)
+async def test_pages_and_error_pages_get_a_window_of_their_own_with_cross_origin_opener_policy(
+    client: Client, method: str, path: str, status: int, headers: dict[str, str]
+) -> None:
+    r = await document(client, method, path, headers)
+    assert r.status == status
+    assert r.headers["Cross-Origin-Opener-Policy"] == "same-origin"
 
 
 STATIC_FILES = ["/static/app.css", "/static/js/main.js", "/static/icons/icon-192.png", "/static/favicon.svg",

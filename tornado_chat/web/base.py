@@ -45,6 +45,13 @@ PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# Powerful features the pages never use, denied to them and to anything injected into them.
+# What they do use is not policy-controlled (notifications and Web Push) or not denied: pasting
+# an image reads the paste event's data, not navigator.clipboard, and nothing asks for fullscreen.
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), hid=(), "
+    "display-capture=(), browsing-topics=()"
+)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 _GENERIC_CODES = {
@@ -221,9 +228,19 @@ class BaseHandler(tornado.web.RequestHandler):
         runs nothing, cannot be framed and leaks no referrer."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.set_header("Content-Security-Policy", ERROR_CSP)
-        self.set_header("Referrer-Policy", "same-origin")
+        self.set_document_headers(ERROR_CSP)
         self.finish(wire.error(code, message))
+
+    def set_document_headers(self, csp: str) -> None:
+        """What a browser obeys for a document it shows (a page, an error it opened): ``csp``,
+        no framing, no referrer to other sites, none of the powerful features, and a window of
+        its own (``Cross-Origin-Opener-Policy``: a page of another site that opened it, or that
+        it opens, gets no handle on it to probe or navigate)."""
+        self.set_header("Content-Security-Policy", csp)
+        self.set_header("Referrer-Policy", "same-origin")
+        self.set_header("X-Frame-Options", "DENY")
+        self.set_header("Permissions-Policy", PERMISSIONS_POLICY)
+        self.set_header("Cross-Origin-Opener-Policy", "same-origin")
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, _ANSWERS):
@@ -268,7 +285,5 @@ class NotFoundHandler(BaseHandler):
             raise APIError(404, "not_found", "no such route")
         self.set_status(404)
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.set_header("Content-Security-Policy", PAGE_CSP)
-        self.set_header("Referrer-Policy", "same-origin")
-        self.set_header("X-Frame-Options", "DENY")
+        self.set_document_headers(PAGE_CSP)
         self.render("error.html", status=404, reason="Not Found")
