@@ -30,7 +30,7 @@ import pytest
 from PIL import Image
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
-from tornado_chat.config import PROJECT_ROOT
+from tornado_chat.config import PROJECT_ROOT, Settings
 
 from .support.http import PASSWORD, Client, Response, free_port, unique
 from .support.processes import ChatProcess
@@ -232,13 +232,14 @@ async def test_nginx_with_the_deploy_site_carries_polls_uploads_and_client_addre
     assert [m["id"] for m in messages(answer.json["events"])] == [uploaded.json["message"]["id"]]
 
     # The processes see each client's own address (X-Real-IP / X-Forwarded-For), not nginx's,
-    # and not one a client forges: failed sign-ins are counted per address, 20 allowed and
-    # the 21st starts a pause, so 21 failures from one address (each claiming another in
+    # and not one a client forges: failed sign-ins are counted per address, 100 allowed and
+    # the 101st starts a pause, so 101 failures from one address (each claiming another in
     # X-Forwarded-For and X-Real-IP) pause that address while another address may still try.
     here, elsewhere = loopback_addresses(2)
-    for i in range(21):
+    for i in range(Settings.login_failures_per_address + 1):
+        forged = f"198.51.{100 + i // 250}.{i % 250 + 1}"
         failed = await sign_in_from(http, proxy.base_url, here, unique("nobody"),
-                                    {"X-Forwarded-For": f"198.51.100.{i}", "X-Real-IP": f"198.51.100.{i}"})
+                                    {"X-Forwarded-For": forged, "X-Real-IP": forged})
         assert (failed.status, failed.error_code) == (401, "invalid_credentials"), failed.body
     paused = await sign_in_from(http, proxy.base_url, here, unique("nobody"), {"X-Forwarded-For": "198.51.100.99"})
     assert (paused.status, paused.error_code) == (429, "too_many_attempts")

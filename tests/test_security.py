@@ -16,7 +16,7 @@ import pytest
 import tornado.httpserver
 
 from tornado_chat.auth import token_hash
-from tornado_chat.config import PROJECT_ROOT
+from tornado_chat.config import DEFAULT_LIMITS, PROJECT_ROOT, Settings
 from tornado_chat.ratelimit import Limit
 
 from .support.database import query
@@ -585,3 +585,56 @@ async def test_registrations_past_the_limit_per_address_get_429_and_create_no_ac
     assert form.status == 429 and "Retry-After" in form.headers
     r = await client.request("POST", "/api/users", {"username": unique("u"), "password": PASSWORD}, headers=elsewhere)
     assert r.status == 201
+
+
+async def test_a_class_of_30_signs_up_from_one_address_at_once_with_the_default_limit(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(register_limit=Limit.parse(DEFAULT_LIMITS["register"]))
+    client = server.client()  # every sign-up from 127.0.0.1
+    for _ in range(30):
+        r = await client.request("POST", "/api/users", {"username": unique("pupil"), "password": PASSWORD})
+        assert r.status == 201, r.body
+
+
+async def test_sign_ups_past_the_default_burst_get_429_with_retry_after(start_server: StartServer) -> None:
+    limit = Limit.parse(DEFAULT_LIMITS["register"])
+    assert limit is not None
+    server = await start_server(register_limit=limit)
+    client = server.client()
+    for _ in range(limit.burst):
+        r = await client.request("POST", "/api/users", {"username": unique("u"), "password": PASSWORD})
+        assert r.status == 201, r.body
+    r = await client.request("POST", "/api/users", {"username": unique("script"), "password": PASSWORD})
+    assert (r.status, r.error_code) == (429, "rate_limited")
+    assert 1 <= int(r.headers["Retry-After"]) <= 1 / limit.rate  # the next token, a minute away at most
+    assert limit.burst + 3600 * limit.rate <= 100  # what a script gets in its first hour
+
+
+async def test_a_class_of_30_mistyping_twice_each_is_not_paused_by_the_default_address_limit(
+    start_server: StartServer,
+) -> None:
+    server = await start_server()  # the default failed sign-in limits
+    assert server.settings.login_failures_per_address == Settings.login_failures_per_address
+    client = server.client()  # every sign-in from 127.0.0.1
+    pupils = [await client.register("pupil") for _ in range(30)]
+    for pupil in pupils:
+        for typo in ("typo one", "typo two"):
+            r = await client.request("POST", "/api/session", sign_in_body(pupil, typo))
+            assert (r.status, r.error_code) == (401, "invalid_credentials"), r.body
+        r = await client.request("POST", "/api/session", sign_in_body(pupil))
+        assert r.status == 200, r.body
+
+
+async def test_failed_sign_ins_past_the_default_address_limit_still_pause_the_address(
+    start_server: StartServer,
+) -> None:
+    server = await start_server()
+    client = server.client()
+    allowed = server.settings.login_failures_per_address
+    for _ in range(allowed + 1):  # one each for many usernames: the per-username count never bites
+        r = await client.request("POST", "/api/session", {"username": unique("ghost"), "password": "wrong-pass"})
+        assert r.status == 401
+    r = await client.request("POST", "/api/session", {"username": unique("ghost"), "password": "wrong-pass"})
+    assert (r.status, r.error_code) == (429, "too_many_attempts")
+    assert int(r.headers["Retry-After"]) >= 1
