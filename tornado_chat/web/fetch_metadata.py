@@ -3,10 +3,11 @@
 A browser says in ``Sec-Fetch-Site`` who asked for a request. The contract refuses a
 browser request from another site "whatever it carries"; Tornado's cross-origin protection
 refuses only the changes (POST, PUT, DELETE...). This refuses the reads too: a cross-site
-``<img>``, ``<script>``, ``fetch`` or ``<object>`` aimed at ``/api/`` or ``/images/`` could
-otherwise learn from the answer's size, timing or success whether a victim is signed in,
-is in a group or may see an image (cross-site leaks), and with a browser that sends the
-``SameSite=Lax`` cookie anyway (an old one) it could read them.
+``<img>``, ``<script>``, ``fetch`` or ``<object>`` aimed at ``/api/`` or ``/images/`` cannot
+read the answer, but could learn from its status, size or timing (cross-site leaks), or pull
+its bytes into the other site's process (where Spectre-class attacks read memory). Current
+browsers withhold the ``SameSite=Lax`` session cookie from such requests; this does not
+depend on every browser doing so.
 
 What still passes: requests without the header (scripts, bots with tokens, browsers that
 predate it), ``same-origin``, ``same-site`` and ``none`` (an address typed or bookmarked),
