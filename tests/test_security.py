@@ -359,6 +359,7 @@ async def test_a_bearer_token_does_not_let_a_cross_site_browser_request_through(
         assert (r.status, r.error_code) == (403, "forbidden")
 
 
+@pytest.mark.usefixtures("no_tracebacks")
 async def test_the_cross_site_refusal_answers_before_authentication_routing_and_rate_limits(
     start_server: StartServer,
 ) -> None:
@@ -371,6 +372,8 @@ async def test_the_cross_site_refusal_answers_before_authentication_routing_and_
                                 ("DELETE", "/api/session", None), ("GET", "/images/" + "A" * 32, None)):
         r = await client.request(method, path, token=token, headers={"Cookie": "chat_session=x", **cross_site})
         assert (r.status, r.error_code) == (403, "forbidden"), (method, path)
+    r = await upload(client, None, 1, encode(quadrants(), "PNG"), headers={"Cookie": "chat_session=x", **cross_site})
+    assert (r.status, r.error_code) == (403, "forbidden")  # not 401: the streamed upload's prepare never ran
     for _ in range(3):
         body = {"username": unique("u"), "password": PASSWORD}
         r = await client.request("POST", "/api/users", body, headers=cross_site)

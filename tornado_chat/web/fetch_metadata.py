@@ -41,10 +41,10 @@ def refused(request: tornado.httputil.HTTPServerRequest) -> bool:
     path = request.path
     if not (path == "/api" or path.startswith(ISOLATED_PREFIXES)):
         return False
-    site = request.headers.get("Sec-Fetch-Site")
+    headers = request.headers
+    site = headers.get("Sec-Fetch-Site")
     if site is None or site in SITES_ALLOWED:
         return False
-    headers = request.headers
     navigation = (
         headers.get("Sec-Fetch-Mode") == "navigate"
         and request.method in NAVIGATION_METHODS
