@@ -1,7 +1,8 @@
 """The deploy files at work: the real deploy/nginx/tornado_chat.conf, run by Debian's nginx
 (scripts/ensure-nginx installs it), in front of two real run.py processes sharing MySQL and Redis.
 
-The test changes only the site file's `listen` port and its two upstream `server` addresses;
+The test changes only the site file's `listen` port and its two upstream `server` addresses
+(and, for HSTS, uncomments its TLS lines with a port and a certificate of the test's own);
 every other directive runs as written. nginx gets a minimal main configuration of its own
 (prefix, pid, logs and temporary files under the test's directory), as an operator's
 /etc/nginx/nginx.conf would include the site inside `http { }`.
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import io
+import ipaddress
 import json
 import os
 import random
@@ -27,10 +30,14 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from PIL import Image
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
-from tornado_chat.config import PROJECT_ROOT
+from tornado_chat.config import PROJECT_ROOT, Settings
 
 from .support.http import PASSWORD, Client, Response, free_port, unique
 from .support.processes import ChatProcess
@@ -44,16 +51,36 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 # What the test substitutes in the site file: the sample deployment's port and processes.
 SAMPLE_LISTEN = re.compile(r"^(\s*listen\s+)80;", re.MULTILINE)
 SAMPLE_SERVERS = re.compile(r"^(\s*server\s+)127\.0\.0\.1:800[12](?=[\s;])", re.MULTILINE)
+SAMPLE_TLS = re.compile(
+    r"^(\s*)# listen 443 ssl http2;\n\s*# ssl_certificate\s+\S+;\n\s*# ssl_certificate_key\s+\S+;$", re.MULTILINE
+)
 
 # The access log of the test's nginx: which process answered each request, and for whom.
 LOG_FORMAT = "'$request_method $uri $status $upstream_addr \"$http_authorization\"'"
 LOG_LINE = re.compile(r'^(\S+) (\S+) (\d+) (\S+) "(.*)"$')
 
 
-def site_for_test(listen_port: int, upstreams: list[str]) -> str:
+@dataclass
+class TLS:
+    """Where the test's nginx listens for TLS, with which certificate and key."""
+
+    port: int
+    certificate: Path
+    key: Path
+
+
+def site_for_test(listen_port: int, upstreams: list[str], tls: TLS | None = None) -> str:
     """The site file with its `listen 80;` on a free loopback port and its two sample
-    processes replaced by ``upstreams``; nothing else changed."""
+    processes replaced by ``upstreams``; with ``tls``, its commented TLS lines in use with
+    the test's port and certificate; nothing else changed."""
     text = SITE.read_text()
+    if tls is not None:
+        lines = (f"\\g<1>listen 127.0.0.1:{tls.port} ssl http2;\n\\g<1>ssl_certificate {tls.certificate};\n"
+                 f"\\g<1>ssl_certificate_key {tls.key};")
+        text, found = SAMPLE_TLS.subn(lines, text)
+        if found != 1:
+            pytest.fail(f"{SITE} should have its TLS lines, commented: listen 443 ssl http2, ssl_certificate, "
+                        f"ssl_certificate_key")
     text, listens = SAMPLE_LISTEN.subn(rf"\g<1>127.0.0.1:{listen_port};", text)
     if listens != 1:
         pytest.fail(f"{SITE} should have exactly one `listen 80;` line, found {listens}")
@@ -114,18 +141,18 @@ class Nginx:
 
 
 @pytest.fixture
-def nginx(tmp_path: Path) -> Iterator[Callable[[list[ChatProcess]], Nginx]]:
+def nginx(tmp_path: Path) -> Iterator[Callable[..., Nginx]]:
     """Start Debian's nginx (not as a daemon) with the deploy site in front of the given processes."""
     started: list[Nginx] = []
     if not os.access(NGINX, os.X_OK):
         pytest.fail("nginx is not installed: run scripts/ensure-nginx (Debian: apt-get install nginx)")
 
-    def start(processes: list[ChatProcess]) -> Nginx:
+    def start(processes: list[ChatProcess], tls: TLS | None = None) -> Nginx:
         prefix = tmp_path / "nginx"
         prefix.mkdir()
         port = free_port()
         site = prefix / "tornado_chat.conf"
-        site.write_text(site_for_test(port, [p.base_url.removeprefix("http://") for p in processes]))
+        site.write_text(site_for_test(port, [p.base_url.removeprefix("http://") for p in processes], tls))
         conf = prefix / "nginx.conf"
         conf.write_text(main_config(prefix, site))
         stderr = (prefix / "stderr.log").open("wb")
@@ -193,6 +220,49 @@ def test_the_nginx_site_outlasts_the_longest_poll_and_takes_the_largest_upload()
     assert body and int(body.group(1)) * MIB > 10 * MIB  # 10 MiB of image plus the multipart envelope
 
 
+def self_signed(directory: Path) -> TLS:
+    """A certificate for 127.0.0.1, valid for a day, and its key; on a free port."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    tls = TLS(free_port(), directory / "tls.pem", directory / "tls.key")
+    tls.certificate.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    tls.key.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    return tls
+
+
+async def test_the_nginx_site_sends_hsts_over_tls_only(
+    chat_processes: Callable[..., ChatProcess], nginx: Callable[..., Nginx], http: AsyncHTTPClient, tmp_path: Path,
+) -> None:
+    """Strict-Transport-Security on every answer over https, nginx's own errors too, never
+    over plain http (a browser ignores it there, and RFC 6797 forbids sending it)."""
+    chat = chat_processes()
+    tls = self_signed(tmp_path)
+    proxy = nginx([chat, chat], tls)
+    over_tls = f"https://127.0.0.1:{tls.port}"
+    for path, status in (("/login", 200), ("/api/me", 401), ("/static/app.css", 200), ("/no/such/page", 404)):
+        r = await http.fetch(HTTPRequest(over_tls + path, ca_certs=str(tls.certificate)), raise_error=False)
+        assert r.code == status, (path, r.code, r.error)
+        assert r.headers.get_list("Strict-Transport-Security") == ["max-age=63072000; includeSubDomains"], path
+        assert "preload" not in r.headers["Strict-Transport-Security"]
+        plain = await http.fetch(proxy.base_url + path, raise_error=False)
+        assert plain.code == status
+        assert "Strict-Transport-Security" not in plain.headers, path
+    chat.process.kill()
+    chat.process.wait()
+    down = await http.fetch(HTTPRequest(over_tls + "/login", ca_certs=str(tls.certificate)), raise_error=False)
+    assert down.code == 502  # nginx's own error page: `always` puts HSTS on it too
+    assert down.headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains"
+
+
 async def test_nginx_with_the_deploy_site_carries_polls_uploads_and_client_addresses_to_two_processes(
     chat_processes: Callable[..., ChatProcess], redis_url: str, nginx: Callable[[list[ChatProcess]], Nginx],
     http: AsyncHTTPClient,
@@ -232,13 +302,14 @@ async def test_nginx_with_the_deploy_site_carries_polls_uploads_and_client_addre
     assert [m["id"] for m in messages(answer.json["events"])] == [uploaded.json["message"]["id"]]
 
     # The processes see each client's own address (X-Real-IP / X-Forwarded-For), not nginx's,
-    # and not one a client forges: failed sign-ins are counted per address, 20 allowed and
-    # the 21st starts a pause, so 21 failures from one address (each claiming another in
+    # and not one a client forges: failed sign-ins are counted per address, 100 allowed and
+    # the 101st starts a pause, so 101 failures from one address (each claiming another in
     # X-Forwarded-For and X-Real-IP) pause that address while another address may still try.
     here, elsewhere = loopback_addresses(2)
-    for i in range(21):
+    for i in range(Settings.login_failures_per_address + 1):
+        forged = f"198.51.{100 + i // 250}.{i % 250 + 1}"
         failed = await sign_in_from(http, proxy.base_url, here, unique("nobody"),
-                                    {"X-Forwarded-For": f"198.51.100.{i}", "X-Real-IP": f"198.51.100.{i}"})
+                                    {"X-Forwarded-For": forged, "X-Real-IP": forged})
         assert (failed.status, failed.error_code) == (401, "invalid_credentials"), failed.body
     paused = await sign_in_from(http, proxy.base_url, here, unique("nobody"), {"X-Forwarded-For": "198.51.100.99"})
     assert (paused.status, paused.error_code) == (429, "too_many_attempts")

@@ -16,12 +16,13 @@ import pytest
 import tornado.httpserver
 
 from tornado_chat.auth import token_hash
+from tornado_chat.config import DEFAULT_LIMITS, PROJECT_ROOT, Settings
 from tornado_chat.ratelimit import Limit
 
 from .support.database import query
 from .support.http import PASSWORD, Account, Client, Response, free_port, unique
 from .support.servers import Server, StartServer
-from .test_images import encode, quadrants, upload
+from .test_images import encode, fetch, quadrants, upload
 
 XSRF = "0123456789abcdef0123456789abcdef"  # an _xsrf cookie and its echo, as a page would send them
 
@@ -278,6 +279,117 @@ async def test_a_cross_site_sign_in_form_is_refused(server: Server) -> None:
     assert "chat_session" not in set_cookies(r)
 
 
+def fetch_metadata(site: str | None, mode: str | None = None, dest: str | None = None) -> dict[str, str]:
+    """The ``Sec-Fetch-*`` headers a browser sends (none for ``site=None``: a script, an old browser)."""
+    sent = {"Sec-Fetch-Site": site, "Sec-Fetch-Mode": mode, "Sec-Fetch-Dest": dest}
+    return {name: value for name, value in sent.items() if value is not None}
+
+
+async def browser_with_an_image(server: Server) -> tuple[Client, Account, str]:
+    """A browser signed in by cookie, its account, and the URL of an image it may see."""
+    browser = server.client(cookies=True)
+    username = unique("ana")
+    r = await browser.request("POST", "/api/users", {"username": username, "password": PASSWORD})
+    assert r.status == 201
+    account = Account(r.json["user"]["id"], username, PASSWORD, r.json["token"])
+    script = server.client()
+    group = await script.create_group(account)
+    uploaded = await upload(script, account, group["id"], encode(quadrants(), "PNG"))
+    assert uploaded.status == 201, uploaded.body
+    return browser, account, uploaded.json["message"]["image"]["url"]
+
+
+@pytest.mark.parametrize(("mode", "dest"), [
+    ("cors", "empty"), ("no-cors", "script"), ("no-cors", "image"), ("navigate", "object"), ("navigate", "embed"),
+])
+async def test_a_cross_site_read_of_the_api_with_the_session_cookie_is_refused_with_403_forbidden(
+    server: Server, mode: str, dest: str
+) -> None:
+    browser = await signed_in_browser(server)
+    assert (await browser.request("GET", "/api/me")).status == 200
+    r = await browser.request("GET", "/api/me", headers=fetch_metadata("cross-site", mode, dest))
+    assert (r.status, r.error_code) == (403, "forbidden"), r.body
+    assert "user" not in r.json
+
+
+@pytest.mark.parametrize("thumb", ["", "/thumb"], ids=["image", "thumbnail"])
+@pytest.mark.parametrize(("mode", "dest"), [("no-cors", "image"), ("cors", "empty")])
+async def test_a_cross_site_image_request_with_the_session_cookie_is_refused_with_403_forbidden(
+    server: Server, mode: str, dest: str, thumb: str
+) -> None:
+    browser, _, url = await browser_with_an_image(server)
+    assert (await browser.request("GET", url + thumb)).status == 200
+    r = await browser.request("GET", url + thumb, headers=fetch_metadata("cross-site", mode, dest))
+    assert (r.status, r.error_code) == (403, "forbidden")
+    assert r.headers["Content-Type"].startswith("application/json")
+
+
+async def test_a_cross_site_top_level_navigation_still_opens_pages_api_answers_and_images(server: Server) -> None:
+    """A link from another site is followed: the user chose it and the other site reads nothing."""
+    browser, _, url = await browser_with_an_image(server)
+    link = fetch_metadata("cross-site", "navigate", "document")
+    for path in ("/", "/api/me", url):
+        r = await browser.request("GET", path, headers=link)
+        assert r.status == 200, (path, r.body)
+
+
+@pytest.mark.parametrize("site", ["same-origin", "same-site", "none", None])
+async def test_same_origin_same_site_typed_and_headerless_browser_requests_pass(
+    server: Server, site: str | None
+) -> None:
+    browser, _, url = await browser_with_an_image(server)
+    for path in ("/api/me", url, url + "/thumb"):
+        r = await browser.request("GET", path, headers=fetch_metadata(site, "cors", "empty"))
+        assert r.status == 200, (path, r.body)
+
+
+async def test_a_script_with_a_bearer_token_and_no_fetch_metadata_passes(server: Server) -> None:
+    _, account, url = await browser_with_an_image(server)
+    script = server.client()
+    me = await script.request("GET", "/api/me", token=account.token)
+    assert (me.status, me.json["user"]) == (200, account.user)
+    assert (await fetch(script, account, url)).status == 200
+
+
+async def test_a_bearer_token_does_not_let_a_cross_site_browser_request_through(server: Server) -> None:
+    _, account, url = await browser_with_an_image(server)
+    for path in ("/api/me", url):
+        r = await server.client().request("GET", path, token=account.token,
+                                          headers=fetch_metadata("cross-site", "cors", "empty"))
+        assert (r.status, r.error_code) == (403, "forbidden")
+
+
+@pytest.mark.usefixtures("no_tracebacks")
+async def test_the_cross_site_refusal_answers_before_authentication_routing_and_rate_limits(
+    start_server: StartServer,
+) -> None:
+    """No session is looked up (a bad token is not a 401), no route is needed (no 404),
+    no XSRF token asked for, and the refused requests take nothing from a rate limit."""
+    server = await start_server(register_limit=Limit(rate=1 / 3600, burst=1))
+    client = server.client()
+    cross_site = fetch_metadata("cross-site", "cors", "empty")
+    for method, path, token in (("GET", "/api/me", "not-a-token"), ("GET", "/api/no/such/route", None),
+                                ("DELETE", "/api/session", None), ("GET", "/images/" + "A" * 32, None)):
+        r = await client.request(method, path, token=token, headers={"Cookie": "chat_session=x", **cross_site})
+        assert (r.status, r.error_code) == (403, "forbidden"), (method, path)
+    r = await upload(client, None, 1, encode(quadrants(), "PNG"), headers={"Cookie": "chat_session=x", **cross_site})
+    assert (r.status, r.error_code) == (403, "forbidden")  # not 401: the streamed upload's prepare never ran
+    for _ in range(3):
+        body = {"username": unique("u"), "password": PASSWORD}
+        r = await client.request("POST", "/api/users", body, headers=cross_site)
+        assert (r.status, r.error_code) == (403, "forbidden")
+    r = await client.request("POST", "/api/users", {"username": unique("u"), "password": PASSWORD})
+    assert r.status == 201, r.body  # the bucket's one token was still there
+
+
+async def test_image_answers_vary_on_sec_fetch_site(server: Server) -> None:
+    """An image is cached for a year: a copy stored for the chat's page must not answer another site."""
+    browser, _, url = await browser_with_an_image(server)
+    r = await browser.request("GET", url, headers=fetch_metadata("same-origin", "no-cors", "image"))
+    assert r.status == 200
+    assert "Sec-Fetch-Site" in [v.strip() for v in r.headers["Vary"].split(",")]
+
+
 # Headers
 
 
@@ -317,6 +429,88 @@ async def test_every_error_answer_carries_the_security_headers(
     r = await client.request(method, path)
     assert r.status == status
     assert_page_headers(r)
+
+
+DOCUMENTS = [
+    ("GET", "/", 200, {}), ("GET", "/login", 200, {}), ("GET", "/register", 200, {}),
+    ("GET", "/no/such/page", 404, {"Accept": "text/html"}), ("POST", "/login", 403, {}),
+    ("GET", "/api/nothing", 404, {}),
+]
+DOCUMENT_IDS = ["chat", "login", "register", "missing-page", "page-error", "json-error"]
+# The script calls that need each denied feature: none of them may appear in the pages' scripts.
+DENIED_FEATURE_CALLS = {
+    "camera": "getUserMedia", "microphone": "getUserMedia", "geolocation": "geolocation", "payment": "PaymentRequest",
+    "usb": "navigator.usb", "serial": "navigator.serial", "hid": "navigator.hid", "display-capture": "getDisplayMedia",
+    "browsing-topics": "browsingTopics",
+}
+
+
+async def document(client: Client, method: str, path: str, headers: dict[str, str]) -> Response:
+    account = await client.register() if path == "/" else None
+    return await client.request(method, path, token=account.token if account else None, headers=headers)
+
+
+def permissions_policy(r: Response) -> dict[str, str]:
+    return dict(part.strip().split("=", 1) for part in r.headers["Permissions-Policy"].split(","))
+
+
+@pytest.mark.parametrize(("method", "path", "status", "headers"), DOCUMENTS, ids=DOCUMENT_IDS)
+async def test_pages_and_error_pages_deny_the_powerful_features_with_a_permissions_policy(
+    client: Client, method: str, path: str, status: int, headers: dict[str, str]
+) -> None:
+    r = await document(client, method, path, headers)
+    assert r.status == status
+    policy = permissions_policy(r)
+    denied = {feature: policy.get(feature) for feature in DENIED_FEATURE_CALLS}
+    assert denied == dict.fromkeys(DENIED_FEATURE_CALLS, "()")
+
+
+async def test_the_permissions_policy_denies_nothing_the_pages_scripts_use(client: Client) -> None:
+    denied = {feature for feature, allowed in permissions_policy(await client.request("GET", "/login")).items()
+              if allowed == "()"}
+    assert denied <= set(DENIED_FEATURE_CALLS)  # a feature denied here has its calls listed above
+    scripts = [path.read_text() for path in (PROJECT_ROOT / "static").rglob("*.js")]
+    used = {feature for feature in denied if any(DENIED_FEATURE_CALLS[feature] in script for script in scripts)}
+    assert not used
+
+
+@pytest.mark.parametrize(("method", "path", "status", "headers"), DOCUMENTS, ids=DOCUMENT_IDS)
+async def test_pages_and_error_pages_get_a_window_of_their_own_with_cross_origin_opener_policy(
+    client: Client, method: str, path: str, status: int, headers: dict[str, str]
+) -> None:
+    r = await document(client, method, path, headers)
+    assert r.status == status
+    assert r.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+
+
+STATIC_FILES = ["/static/app.css", "/static/js/main.js", "/static/icons/icon-192.png", "/static/favicon.svg",
+                "/manifest.webmanifest", "/service-worker.js"]
+
+
+@pytest.mark.parametrize("path", [*STATIC_FILES, "/static/no-such-file.css", "/favicon.ico"])
+async def test_static_files_are_served_with_nosniff(client: Client, path: str) -> None:
+    r = await client.request("GET", path)
+    assert r.status == (404 if "no-such" in path or path == "/favicon.ico" else 200)
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+HTML = {"Accept": "text/html"}
+CROSS_SITE = fetch_metadata("cross-site", "cors", "empty")
+
+
+@pytest.mark.parametrize(("method", "path", "status", "headers"), [
+    ("GET", "/api/me", 200, {}), ("GET", "/api/me", 401, {}), ("GET", "/", 200, {}), ("GET", "/login", 200, {}),
+    ("GET", "/static/app.css", 200, {}), ("HEAD", "/static/app.css", 200, {}), ("GET", "/service-worker.js", 200, {}),
+    ("GET", "/static/no-such-file.css", 404, {}), ("GET", "/api/nothing", 404, {}), ("GET", "/no/such/page", 404, HTML),
+    ("PATCH", "/api/me", 405, {}), ("GET", "/healthz", 200, {}), ("GET", "/api/me", 403, CROSS_SITE),
+])
+async def test_no_answer_names_the_server_software_or_its_version(
+    client: Client, method: str, path: str, status: int, headers: dict[str, str]
+) -> None:
+    account = await client.register() if status == 200 and path in ("/api/me", "/") else None
+    r = await client.request(method, path, token=account.token if account else None, headers=headers)
+    assert r.status == status
+    assert "Server" not in r.headers, r.headers["Server"]
 
 
 # Rate limits
@@ -394,3 +588,56 @@ async def test_registrations_past_the_limit_per_address_get_429_and_create_no_ac
     assert form.status == 429 and "Retry-After" in form.headers
     r = await client.request("POST", "/api/users", {"username": unique("u"), "password": PASSWORD}, headers=elsewhere)
     assert r.status == 201
+
+
+async def test_a_class_of_30_signs_up_from_one_address_at_once_with_the_default_limit(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(register_limit=Limit.parse(DEFAULT_LIMITS["register"]))
+    client = server.client()  # every sign-up from 127.0.0.1
+    for _ in range(30):
+        r = await client.request("POST", "/api/users", {"username": unique("pupil"), "password": PASSWORD})
+        assert r.status == 201, r.body
+
+
+async def test_sign_ups_past_the_default_burst_get_429_with_retry_after(start_server: StartServer) -> None:
+    limit = Limit.parse(DEFAULT_LIMITS["register"])
+    assert limit is not None
+    server = await start_server(register_limit=limit)
+    client = server.client()
+    for _ in range(limit.burst):
+        r = await client.request("POST", "/api/users", {"username": unique("u"), "password": PASSWORD})
+        assert r.status == 201, r.body
+    r = await client.request("POST", "/api/users", {"username": unique("script"), "password": PASSWORD})
+    assert (r.status, r.error_code) == (429, "rate_limited")
+    assert 1 <= int(r.headers["Retry-After"]) <= 1 / limit.rate  # the next token, a minute away at most
+    assert limit.burst + 3600 * limit.rate <= 100  # what a script gets in its first hour
+
+
+async def test_a_class_of_30_mistyping_twice_each_is_not_paused_by_the_default_address_limit(
+    start_server: StartServer,
+) -> None:
+    server = await start_server()  # the default failed sign-in limits
+    assert server.settings.login_failures_per_address == Settings.login_failures_per_address
+    client = server.client()  # every sign-in from 127.0.0.1
+    pupils = [await client.register("pupil") for _ in range(30)]
+    for pupil in pupils:
+        for typo in ("typo one", "typo two"):
+            r = await client.request("POST", "/api/session", sign_in_body(pupil, typo))
+            assert (r.status, r.error_code) == (401, "invalid_credentials"), r.body
+        r = await client.request("POST", "/api/session", sign_in_body(pupil))
+        assert r.status == 200, r.body
+
+
+async def test_failed_sign_ins_past_the_default_address_limit_still_pause_the_address(
+    start_server: StartServer,
+) -> None:
+    server = await start_server()
+    client = server.client()
+    allowed = server.settings.login_failures_per_address
+    for _ in range(allowed + 1):  # one each for many usernames: the per-username count never bites
+        r = await client.request("POST", "/api/session", {"username": unique("ghost"), "password": "wrong-pass"})
+        assert r.status == 401
+    r = await client.request("POST", "/api/session", {"username": unique("ghost"), "password": "wrong-pass"})
+    assert (r.status, r.error_code) == (429, "too_many_attempts")
+    assert int(r.headers["Retry-After"]) >= 1

@@ -45,9 +45,10 @@ from .services.search import Search
 from .services.your_data import YourData
 from .store import Store
 from .store.migrate import migrate
-from .web.base import NotFoundHandler
+from .web.base import NoServerHeader, NotFoundHandler
 from .web.pages import load_translations
 from .web.routes import routes
+from .web.static import StaticFile
 
 GC_INTERVAL_MS = 60_000  # idle channels and stale membership caches are dropped this often
 IDLE_SESSIONS_INTERVAL_MS = 3_600_000  # expired sessions are refused anyway: deleting their rows can wait
@@ -123,10 +124,12 @@ async def create_app(settings: Settings, **tornado_settings: Any) -> ChatApp:
         cross_origin_protection=True,
         template_path=str(PROJECT_ROOT / "templates"),
         static_path=str(PROJECT_ROOT / "static"),
+        static_handler_class=StaticFile,
         debug=settings.debug,
         **tornado_settings,
     )
     app.add_transform(logs.RequestIdHeader)
+    app.add_transform(NoServerHeader)
     timers = [
         PeriodicCallback(hub.collect_garbage, GC_INTERVAL_MS),
         PeriodicCallback(feed.collect_garbage, GC_INTERVAL_MS),

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import tornado.web
-
 from ..config import PROJECT_ROOT
+from .static import StaticFile
 
 TYPES = {
     "manifest.webmanifest": "application/manifest+json",
@@ -21,7 +20,7 @@ TYPES = {
 }
 
 
-class AppShellFile(tornado.web.StaticFileHandler):
+class AppShellFile(StaticFile):
     def initialize(self, services: Any = None) -> None:  # the routes give every handler the services
         super().initialize(path=str(PROJECT_ROOT / "static"))
 
@@ -30,4 +29,3 @@ class AppShellFile(tornado.web.StaticFileHandler):
 
     def set_extra_headers(self, path: str) -> None:
         self.set_header("Cache-Control", "no-cache")
-        self.set_header("X-Content-Type-Options", "nosniff")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import tornado.httputil
 import tornado.web
 
 from .. import validation, wire
@@ -43,6 +44,13 @@ ERROR_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ance
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+# Powerful features the pages never use, denied to them and to anything injected into them.
+# What they do use is not policy-controlled (notifications and Web Push) or not denied: pasting
+# an image reads the paste event's data, not navigator.clipboard, and nothing asks for fullscreen.
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), hid=(), "
+    "display-capture=(), browsing-topics=()"
 )
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
@@ -80,6 +88,18 @@ class APIError(tornado.web.HTTPError):
         self.code = code
         self.message = message
         self.retry_after = retry_after
+
+
+class NoServerHeader(tornado.web.OutputTransform):
+    """Every answer, whichever handler made it (static files and Tornado's own errors too),
+    goes without Tornado's ``Server: TornadoServer/x.y``: the version tells a scanner which
+    known bugs to try, and no client needs it."""
+
+    def transform_first_chunk(
+        self, status_code: int, headers: tornado.httputil.HTTPHeaders, chunk: bytes, finishing: bool
+    ) -> tuple[int, tornado.httputil.HTTPHeaders, bytes]:
+        headers.pop("Server", None)
+        return status_code, headers, chunk
 
 
 def _reject_constant(name: str) -> None:
@@ -208,9 +228,19 @@ class BaseHandler(tornado.web.RequestHandler):
         runs nothing, cannot be framed and leaks no referrer."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.set_header("Content-Security-Policy", ERROR_CSP)
-        self.set_header("Referrer-Policy", "same-origin")
+        self.set_document_headers(ERROR_CSP)
         self.finish(wire.error(code, message))
+
+    def set_document_headers(self, csp: str) -> None:
+        """What a browser obeys for a document it shows (a page, an error it opened): ``csp``,
+        no framing, no referrer to other sites, none of the powerful features, and a window of
+        its own (``Cross-Origin-Opener-Policy``: a page of another site that opened it, or that
+        it opens, gets no handle on it to probe or navigate)."""
+        self.set_header("Content-Security-Policy", csp)
+        self.set_header("Referrer-Policy", "same-origin")
+        self.set_header("X-Frame-Options", "DENY")
+        self.set_header("Permissions-Policy", PERMISSIONS_POLICY)
+        self.set_header("Cross-Origin-Opener-Policy", "same-origin")
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, _ANSWERS):
@@ -255,7 +285,5 @@ class NotFoundHandler(BaseHandler):
             raise APIError(404, "not_found", "no such route")
         self.set_status(404)
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.set_header("Content-Security-Policy", PAGE_CSP)
-        self.set_header("Referrer-Policy", "same-origin")
-        self.set_header("X-Frame-Options", "DENY")
+        self.set_document_headers(PAGE_CSP)
         self.render("error.html", status=404, reason="Not Found")

@@ -96,6 +96,10 @@ class ImageHandler(BaseHandler):
         self.set_header("Content-Type", content_type)
         self.set_header("Cache-Control", IMAGE_CACHE_CONTROL)
         self.set_header("Content-Security-Policy", IMAGE_CSP)
+        # Kept a year by the browser: a copy stored for the chat's page must not answer another
+        # site's <img> later (browsers without a cache partitioned by site would), which the
+        # Fetch Metadata policy refuses (fetch_metadata.py). The API's answers are never stored.
+        self.set_header("Vary", "Sec-Fetch-Site")
         self.set_etag_header()
         if self.check_etag_header():
             self.set_status(304)

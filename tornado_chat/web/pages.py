@@ -236,9 +236,7 @@ class PageHandler(BaseHandler):
     def set_default_headers(self) -> None:
         super().set_default_headers()
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.set_header("Content-Security-Policy", PAGE_CSP)
-        self.set_header("Referrer-Policy", "same-origin")
-        self.set_header("X-Frame-Options", "DENY")
+        self.set_document_headers(PAGE_CSP)
 
     def check_xsrf_cookie(self) -> None:
         """Forms always carry the XSRF token (the page that shows them sets its cookie)."""

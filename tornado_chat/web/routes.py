@@ -10,6 +10,7 @@ from .accounts import MeHandler, SessionHandler, UsersHandler
 from .app_shell import AppShellFile
 from .changes import MessageHandler, ReactionHandler
 from .events import EventsHandler
+from .fetch_metadata import CrossSite, CrossSiteRefusal
 from .groups import GroupHandler, GroupsHandler, MembershipHandler, OnlineHandler, ReadHandler
 from .images import ImageHandler, ImagesHandler
 from .members import BanHandler, DirectHandler, MemberHandler, MembersHandler
@@ -58,5 +59,8 @@ HANDLERS = [
 
 
 def routes(services: Services) -> list[Rule]:
-    """The URL rules, each handler given the services through ``initialize()``."""
-    return [URLSpec(pattern, handler, {"services": services}) for pattern, handler in HANDLERS]
+    """The URL rules, each handler given the services through ``initialize()``. First, before
+    any path is looked at, the Fetch Metadata policy (fetch_metadata.py): a browser request
+    from another site for the API or an image is refused whichever route it would reach."""
+    refusal = Rule(CrossSite(), CrossSiteRefusal, {"services": services})
+    return [refusal, *(URLSpec(pattern, handler, {"services": services}) for pattern, handler in HANDLERS)]
