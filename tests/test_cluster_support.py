@@ -18,7 +18,8 @@ from .support.galera import GaleraCluster, GaleraNode
 from .support.http import unique
 from .support.sentinel import RedisSentinelSet
 
-pytestmark = pytest.mark.serial
+# A cluster of real processes takes the machine for minutes: `make test-ha` runs these alone.
+pytestmark = [pytest.mark.serial, pytest.mark.ha]
 
 # Generous: the machine is shared and slow at times; these bound waits, not expectations.
 DEADLINE = 120.0

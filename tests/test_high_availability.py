@@ -41,7 +41,8 @@ from .support.traffic import (
     until,
 )
 
-pytestmark = pytest.mark.serial
+# A cluster of real processes takes the machine for minutes: `make test-ha` runs these alone.
+pytestmark = [pytest.mark.serial, pytest.mark.ha]
 
 # Each process lists every node, its own first; the second process's list starts at node 1.
 NODE_ORDER = ([0, 1, 2], [1, 2, 0])
