@@ -24,6 +24,7 @@ from tornado_chat.web.pages import SCRIPT_STRINGS, TRANSLATIONS
 from .support.database import query
 from .support.http import PASSWORD, Account, Client, unique
 from .support.servers import Server, StartServer
+from .support.traffic import until
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -500,6 +501,35 @@ async def test_an_unreachable_server_shows_reconnecting_and_catches_up_without_l
     await expect(page.get_by_role("status")).to_be_hidden()
     texts = await log(page).locator(".message .text").all_inner_texts()
     assert texts == ["before the outage", "during the outage 1", "during the outage 2"]
+
+
+async def test_a_poll_left_unanswered_by_a_vanished_machine_is_made_again_with_its_cursor(
+    server: Server, browser: Browser
+) -> None:
+    client = server.client()
+    ana, bob, group = await pair_in_group(client)
+    polls: list[str] = []
+
+    async def first_poll_never_answered(route: Route) -> None:
+        polls.append(route.request.url)
+        if len(polls) > 1:
+            await route.continue_()
+        # the first is left hanging: its machine was pulled, no FIN, no RST, no answer
+
+    context = await browser.new_context(viewport=DESKTOP)
+    await context.clock.install()
+    await context.route("**/api/events?cursor=*", first_poll_never_answered)
+    await sign_in(context, server, bob)
+    page = await context.new_page()
+    await goto_chat(page, server)
+    await until(lambda: len(polls) == 1)
+
+    await page.clock.fast_forward(45_000)  # past the page's deadline for a poll (25 s + 15 s)
+    await client.send(ana, group["id"], "after the machine vanished")  # type: ignore[arg-type]
+
+    await expect(log(page).get_by_text("after the machine vanished")).to_be_visible(timeout=20000)
+    assert polls[1].split("cursor=")[1].split("&")[0] == polls[0].split("cursor=")[1].split("&")[0]
+    await context.close()
 
 
 async def test_a_send_whose_answer_is_lost_is_retried_with_the_same_client_id_and_never_doubled(
