@@ -87,6 +87,14 @@ class BenchError(Exception):
     """The run could not be made or its result is wrong; the message says which and why."""
 
 
+class UnexpectedStatus(BenchError):
+    """An answer with another status than the one expected (``status``)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class Connection:
     """One keep-alive HTTP/1.1 connection to the server, carrying one request at a time."""
 
@@ -127,7 +135,9 @@ class Connection:
             raise BenchError(f"{method} {path}: connection lost: {exc!r}") from exc
         status = int(status_line.split()[1])
         if status != expect:
-            raise BenchError(f"{method} {path}: expected {expect}, got {status}: {data[:300].decode(errors='replace')}")
+            raise UnexpectedStatus(
+                f"{method} {path}: expected {expect}, got {status}: {data[:300].decode(errors='replace')}", status
+            )
         return json.loads(data) if data else {}
 
     def close(self) -> None:

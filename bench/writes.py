@@ -25,8 +25,9 @@ phases per side, the sides taking turns ``--runs`` times so that they meet the s
 a shared machine: *serial*, one sender sending ``--messages`` one at a time (the latency a
 person sees on a quiet server); *concurrent*, ``--senders`` senders sending as fast as they
 are answered for ``--duration`` seconds, spread over the groups (the capacity). Medians of
-the runs are printed. Every send must be answered 201; the stored count must equal the
-accepted count, each ``client_id`` once.
+the runs are printed. A send answered 503 is sent again with its ``client_id``, as the page
+does (counted in the ``503s`` column; its latency runs until its 201); the stored count must
+equal the accepted count, each ``client_id`` once.
 
 Run from the repository root: ``python bench/writes.py --compare durability`` (``--quick``
 for a short run). Output: one JSON line, then a table.
@@ -60,6 +61,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from send_to_receive import (  # noqa: E402
     BenchError,
     Connection,
+    UnexpectedStatus,
     common_fields,
     free_port,
     milliseconds,
@@ -91,6 +93,7 @@ class Side:
     serial: list[dict[str, float]] = field(default_factory=list)
     concurrent: list[dict[str, float]] = field(default_factory=list)
     accepted: int = 0
+    refused: int = 0  # 503s (sent again)
 
 
 def stored_messages(url: str) -> tuple[int, int]:
@@ -121,16 +124,23 @@ async def prepare(side: Side, senders: int, groups: int) -> None:
             await conn.request("PUT", f"/api/groups/{group_id}/membership")
 
 
-async def send(conn: Connection, group_id: int, client_id: str) -> float:
+async def send(side: Side, conn: Connection, group_id: int, client_id: str) -> float:
+    """Seconds until the send was acknowledged: a 503 is sent again with its client_id, as the page does."""
     started = time.perf_counter()
-    await conn.request("POST", f"/api/groups/{group_id}/messages", {"text": client_id, "client_id": client_id},
-                       expect=201)
-    return time.perf_counter() - started
+    while True:
+        try:
+            await conn.request("POST", f"/api/groups/{group_id}/messages", {"text": client_id, "client_id": client_id},
+                               expect=201)
+            return time.perf_counter() - started
+        except UnexpectedStatus as exc:
+            if exc.status != 503:
+                raise
+            side.refused += 1
 
 
 async def serial_phase(side: Side, run: int, messages: int) -> None:
     conn = side.senders[0]
-    samples = [await send(conn, side.groups[0], f"s{run}-{i}") for i in range(messages)]
+    samples = [await send(side, conn, side.groups[0], f"s{run}-{i}") for i in range(messages)]
     side.accepted += messages
     side.serial.append(milliseconds(samples))
 
@@ -143,7 +153,7 @@ async def concurrent_phase(side: Side, run: int, duration: float) -> None:
         i = 0
         while time.perf_counter() < stop_at:
             group_id = side.groups[(index + i) % len(side.groups)]
-            samples.append(await send(conn, group_id, f"c{run}-{index}-{i}"))
+            samples.append(await send(side, conn, group_id, f"c{run}-{index}-{i}"))
             i += 1
 
     started = time.perf_counter()
@@ -182,19 +192,21 @@ async def measure(sides: list[Side], args: argparse.Namespace) -> dict[str, Any]
         if stored != side.accepted or distinct != stored:
             raise BenchError(f"{side.name}: {side.accepted} sends accepted, {stored} stored, {distinct} distinct")
         result["sides"][side.name] = {"serial": medians(side.serial), "concurrent": medians(side.concurrent),
-                                      "stored": stored, "conflicts_retried": conflicts_retried(side.ports)}
+                                      "stored": stored, "conflicts_retried": conflicts_retried(side.ports),
+                                      "refused_503": side.refused}
         for conn in side.senders:
             conn.close()
     return result
 
 
 def table(result: dict[str, Any]) -> str:
-    rows = [f"{'side':<34} {'serial p50':>10} {'p99':>7} {'sends/s':>8} {'conc p50':>9} {'p99':>7} {'retried':>8}"]
+    rows = [f"{'side':<34} {'serial p50':>10} {'p99':>7} {'sends/s':>8} {'conc p50':>9} {'p99':>7} "
+            f"{'retried':>8} {'503s':>5}"]
     for name, figures in result["sides"].items():
         serial, concurrent = figures["serial"], figures["concurrent"]
         rows.append(f"{name:<34} {serial['median_ms']:>8.2f}ms {serial['p99_ms']:>5.1f}ms "
                     f"{concurrent['sends_per_s']:>8.0f} {concurrent['median_ms']:>7.2f}ms "
-                    f"{concurrent['p99_ms']:>5.1f}ms {figures['conflicts_retried']:>8}")
+                    f"{concurrent['p99_ms']:>5.1f}ms {figures['conflicts_retried']:>8} {figures['refused_503']:>5}")
     return "\n".join(rows)
 
 

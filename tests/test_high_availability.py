@@ -2,7 +2,8 @@
 
 Real processes on loopback ports: a three-node Galera cluster (tests/support/galera.py), Redis
 behind three sentinels (tests/support/sentinel.py), and two run.py processes, each writing through
-a node of its own first (as the machines of deploy/README.md do) and sharing changes through the
+a node of its own first (the worst case for conflicts, on purpose: deploy/README.md lists the nodes
+in one order everywhere, so that one node takes the writes) and sharing changes through the
 Sentinel-managed Redis. Senders on both processes write to one group, so the two nodes'
 transactions meet at certification and one of them sometimes loses (the service runs it again);
 a listener on each process keeps its cursor through everything. Each fault is a kill -9: a

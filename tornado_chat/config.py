@@ -354,7 +354,7 @@ def build_arg_parser() -> argparse.ArgumentParser:
         default=os.environ.get("CHAT_DATABASE_URL"),
         help="mysql://user:pass@host:port/db (env CHAT_DATABASE_URL); a missing database is "
         "created with the schema. Several comma-separated host:port (a Galera cluster's nodes, "
-        "this machine's first) are tried in turn. Default: a private server under var/",
+        "in one order for every process) are tried in turn. Default: a private server under var/",
     )
     parser.add_argument(
         "--cookie-secret",

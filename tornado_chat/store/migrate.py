@@ -184,8 +184,8 @@ async def migrate(
 
 async def _connect_to_one_node(url: DatabaseURL, connect_timeout: float) -> aiomysql.Connection:
     """A connection to the first node that answers, in the order of their addresses, not the
-    URL's: each machine lists its own node first, but GET_LOCK is a node's own, not the cluster's,
-    so processes that start together must all take the migration lock on the same node."""
+    URL's: GET_LOCK is a node's own, not the cluster's, so processes that start together must all
+    take the migration lock on the same node, even where their URLs list the nodes differently."""
     nodes = sorted(url.nodes(), key=lambda node: (node.host, node.port))
     for node in nodes:
         try:
