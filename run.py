@@ -178,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             **security_settings(args),
             **push_settings(args),
             db_timeouts=DatabaseTimeouts(args.db_connect_timeout, args.db_acquire_timeout, args.db_statement_timeout),
+            db_failback_interval=args.db_failback_interval,
         )
         sockets = tornado.netutil.bind_sockets(args.port, args.address, backlog=LISTEN_BACKLOG)
         if args.processes > 1:

@@ -73,7 +73,8 @@ class Deployment:
         return DatabaseURL.parse(self.cluster.node_url(index, self.database))
 
     def start_process(self, order: list[int]) -> ChatProcess:
-        return self.start("--database-url", self.cluster.url(self.database, order), "--redis-url", self.sentinels.url)
+        return self.start("--database-url", self.cluster.url(self.database, order), "--redis-url", self.sentinels.url,
+                          "--db-failback-interval", "1")
 
 
 @pytest.fixture
@@ -150,10 +151,24 @@ class Traffic:
                 f"{sum(s.unanswered for s in self.senders)} unanswered")
 
 
-async def conflicts_retried(http: AsyncHTTPClient, chat: ChatProcess) -> int:
-    """The process's transactions run again after a certification conflict (its /metrics)."""
+async def metric(http: AsyncHTTPClient, chat: ChatProcess, name: str) -> float | None:
+    """A figure of the process's /metrics (``name`` with its labels), None when it has none."""
     text = (await http.fetch(chat.base_url + "/metrics")).body.decode()
-    return int(float(re.search(r"^chat_db_conflicts_retried_total (\S+)$", text, re.M)[1]))
+    found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)
+    return float(found[1]) if found else None
+
+
+async def until_metric(http: AsyncHTTPClient, chat: ChatProcess, name: str, value: float) -> None:
+    for _ in range(int(DEADLINE / 0.2)):
+        if await metric(http, chat, name) == value:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{name} never became {value}")
+
+
+async def conflicts_retried(http: AsyncHTTPClient, chat: ChatProcess) -> int:
+    """The process's transactions run again after a certification conflict."""
+    return int(await metric(http, chat, "chat_db_conflicts_retried_total") or 0)
 
 
 async def stored_everywhere(deployment: Deployment, group_id: int, count: int) -> None:
@@ -171,21 +186,26 @@ async def test_a_database_node_killed_under_traffic_then_rejoining_loses_and_rep
 ) -> None:
     traffic = await Traffic.start(deployment, http)
     node = deployment.cluster.nodes[0]  # the first process's own node
+    first_node = 'chat_db_node{address="' + ":".join(map(str, node.address)) + '"}'
 
     killed = time.monotonic()
     await asyncio.to_thread(node.kill)
     recovery = [await traffic.first_acknowledged_after(killed, sender) for sender in traffic.senders]
     await traffic.more_acknowledged()
+    assert await metric(http, deployment.processes[0], first_node) is None  # it moved to the next node
     rejoining = time.monotonic()
     await asyncio.to_thread(node.start)  # the traffic goes on while it catches up (IST)
     rejoined = time.monotonic() - rejoining
+    await until_metric(http, deployment.processes[0], first_node, 1)  # and back, once it is synced
+    back = time.monotonic() - rejoining - rejoined
     await traffic.more_acknowledged()
     await traffic.wind_down()
 
     conflicts = [await conflicts_retried(http, chat) for chat in deployment.processes]
     print(f"\nkill -9 of database node 0: sends acknowledged again after {recovery[0]:.2f} s on the process that "
-          f"wrote through it, {recovery[1]:.2f} s on the other; the node rejoined in {rejoined:.2f} s; "
-          f"{traffic.figures()}; conflicts retried by each process: {conflicts}")
+          f"wrote through it, {recovery[1]:.2f} s on the other; the node rejoined in {rejoined:.2f} s and the "
+          f"process was back on it {back:.2f} s later; {traffic.figures()}; conflicts retried by each process: "
+          f"{conflicts}")
     record_property("db_node_kill_recovery_seconds", [round(r, 3) for r in recovery])
     record_property("db_node_rejoin_seconds", round(rejoined, 3))
     traffic.assert_nothing_lost_or_repeated(deployment.node_url(1))

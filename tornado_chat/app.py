@@ -135,6 +135,8 @@ async def create_app(settings: Settings, **tornado_settings: Any) -> ChatApp:
         PeriodicCallback(feed.collect_garbage, GC_INTERVAL_MS),
         PeriodicCallback(services.accounts.delete_idle_sessions, IDLE_SESSIONS_INTERVAL_MS),
     ]
+    if store.db.several_nodes and settings.db_failback_interval > 0:
+        timers.append(PeriodicCallback(store.db.fail_back, settings.db_failback_interval * 1000))
     app.services, app.parts = services, Parts(store, hub, feed, notifier, timers)
     if isinstance(notifier, RedisNotifier):
         notifier.start()

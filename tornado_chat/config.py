@@ -213,6 +213,9 @@ class Settings:
     login_clean_address_delay: float = 30.0
     db_pool_size: int = 20
     db_timeouts: DatabaseTimeouts = DatabaseTimeouts()
+    # With several database addresses: how often a pool that failed over looks for an earlier
+    # node that is synced again, to go back to it (0: never).
+    db_failback_interval: float = 5.0
     redis_url: str | None = None
     # Sessions unused for this long are refused; their last use is written at most
     # once per touch interval, not on every request.
@@ -417,6 +420,13 @@ def build_arg_parser() -> argparse.ArgumentParser:
             help=f"seconds for {what} (env {env}; default: {default:g}); past it a request gets 503",
         )
     parser.add_argument(
+        "--db-failback-interval",
+        type=float,
+        default=Settings.db_failback_interval,
+        help="with several database addresses: seconds between looks for an earlier node synced again, "
+        "to go back to it, so that every process writes to the same node (default: %(default)g; 0: never)",
+    )
+    parser.add_argument(
         "--idle-timeout",
         type=float,
         default=IDLE_CONNECTION_TIMEOUT,
@@ -475,6 +485,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name in ("connect", "acquire", "statement"):
         if not 0 < getattr(args, f"db_{name}_timeout") <= 3600:
             parser.error(f"--db-{name}-timeout must be a number of seconds above 0 and at most 3600")
+    if not 0 <= args.db_failback_interval <= 3600:
+        parser.error("--db-failback-interval must be a number of seconds from 0 (never) to 3600")
     if args.idle_timeout <= 0:
         parser.error("--idle-timeout must be above 0")
     if args.log_format not in ("text", "json"):

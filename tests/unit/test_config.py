@@ -94,6 +94,15 @@ def test_a_malformed_sentinel_url_is_refused_with_a_clear_line(text: str, capsys
     assert "--redis-url: a Sentinel URL" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("seconds", ["-1", "nan", "inf", "3601"])
+def test_a_failback_interval_that_makes_no_sense_is_refused_with_a_clear_line(
+    seconds: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--db-failback-interval", seconds])
+    assert "--db-failback-interval must be a number of seconds from 0 (never) to 3600" in capsys.readouterr().err
+
+
 def test_a_database_url_may_list_several_addresses_to_try_in_turn() -> None:
     url = DatabaseURL.parse("mysql://chat:pw@10.0.0.1:3307,10.0.0.2,[::1]:3308/chat")
     assert url.addresses == (("10.0.0.1", 3307), ("10.0.0.2", 3306), ("::1", 3308))

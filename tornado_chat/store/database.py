@@ -246,6 +246,10 @@ class Database:
             await asyncio.gather(*self._left, return_exceptions=True)
 
     @property
+    def several_nodes(self) -> bool:
+        return len(self._nodes) > 1
+
+    @property
     def node(self) -> DatabaseURL:
         """The node the pool talks to now."""
         return self._nodes[self._node]
@@ -280,6 +284,52 @@ class Database:
             assert failure is not None
             raise failure
 
+    async def fail_back(self) -> None:
+        """Go back to an earlier node of the URL's list once it is a synced member of the cluster
+        again. Every process lists the nodes in one order so that one node takes the writes; after a
+        failover, the processes that restarted meanwhile would be on the first node and the others on
+        the second, both writing, their transactions conflicting. Called every few seconds."""
+        for index in range(self._node):
+            node = self._nodes[index]
+            if not await self._ready(node):
+                continue
+            async with self._opening:
+                if self._pool is None or index >= self._node:
+                    return  # a failover is under way, or another call came back first
+                try:
+                    async with answered_within(self._timeouts.acquire):
+                        pool = await self._open_pool(node)
+                except CONNECTION_FAULTS:
+                    return
+                old, self._pool, self._node = self._pool, pool, index
+            log.warning("the database pool is back on node %s:%s", node.host, node.port)
+            self._close_later(old)
+            return
+
+    async def _ready(self, node: DatabaseURL) -> bool:
+        """Whether ``node`` answers and, if it is a Galera node, is synced with its cluster's primary component."""
+        try:
+            async with answered_within(self._timeouts.connect):
+                conn = await aiomysql.connect(connect_timeout=self._timeouts.connect, **node.connect_kwargs())
+            try:
+                async with answered_within(self._timeouts.statement), conn.cursor() as cur:
+                    await cur.execute(
+                        "SHOW STATUS WHERE Variable_name IN ('wsrep_ready', 'wsrep_local_state_comment')"
+                    )
+                    status = dict(await cur.fetchall())
+            finally:
+                conn.close()
+        except CONNECTION_FAULTS:
+            return False
+        return not status or (status.get("wsrep_ready") == "ON" and status.get("wsrep_local_state_comment") == "Synced")
+
+    def _close_later(self, pool: aiomysql.Pool) -> None:
+        """Close a pool no longer in use as the calls still using it finish."""
+        pool.close()
+        task = asyncio.ensure_future(pool.wait_closed())
+        self._left.add(task)
+        task.add_done_callback(self._left.discard)
+
     def _move_on(self, pool: aiomysql.Pool, exc: BaseException) -> None:
         """The node of ``pool`` failed: the next call goes to the next node. Its pool closes as the
         calls still using it finish (a call that raced with another's failure has moved on already)."""
@@ -291,10 +341,7 @@ class Database:
         self._failovers += 1
         log.warning("database node %s:%s failed (%s: %s); moving to node %s:%s",
                     failed.host, failed.port, type(exc).__name__, exc, self.node.host, self.node.port)
-        pool.close()
-        task = asyncio.ensure_future(pool.wait_closed())
-        self._left.add(task)
-        task.add_done_callback(self._left.discard)
+        self._close_later(pool)
 
     async def _acquire(self) -> tuple[aiomysql.Pool, aiomysql.Connection]:
         """A connection from the node in use; when the node does not give one, from the next:
