@@ -120,10 +120,13 @@ class Traffic:
         await until(lambda: all(len(s.acknowledged) >= t for s, t in zip(self.senders, targets, strict=True)),
                     DEADLINE)
 
-    async def first_acknowledged_after(self, moment: float, sender: Sender) -> float:
-        """Seconds from ``moment`` until ``sender`` had a send acknowledged again."""
-        await until(lambda: bool(sender.acknowledged_at) and sender.acknowledged_at[-1] > moment, DEADLINE)
-        return min(t for t in sender.acknowledged_at if t > moment) - moment
+    @staticmethod
+    def longest_pause_after(moment: float, times: list[float]) -> float:
+        """The longest time without an acknowledgement (or a delivery) since ``moment``, the fault:
+        how long sends took to succeed again. (The first acknowledgement after a fault may be of a
+        send committed just before it, so the time to the first is not the measure.)"""
+        since = [moment, *(t for t in times if t > moment)]
+        return max(later - earlier for earlier, later in zip(since, since[1:], strict=False))
 
     async def wind_down(self) -> None:
         """Stop sending, send one last message, and wait until both listeners have it: every
@@ -190,8 +193,8 @@ async def test_a_database_node_killed_under_traffic_then_rejoining_loses_and_rep
 
     killed = time.monotonic()
     await asyncio.to_thread(node.kill)
-    recovery = [await traffic.first_acknowledged_after(killed, sender) for sender in traffic.senders]
     await traffic.more_acknowledged()
+    recovery = [traffic.longest_pause_after(killed, sender.acknowledged_at) for sender in traffic.senders]
     assert await metric(http, deployment.processes[0], first_node) is None  # it moved to the next node
     rejoining = time.monotonic()
     await asyncio.to_thread(node.start)  # the traffic goes on while it catches up (IST)
@@ -202,10 +205,10 @@ async def test_a_database_node_killed_under_traffic_then_rejoining_loses_and_rep
     await traffic.wind_down()
 
     conflicts = [await conflicts_retried(http, chat) for chat in deployment.processes]
-    print(f"\nkill -9 of database node 0: sends acknowledged again after {recovery[0]:.2f} s on the process that "
-          f"wrote through it, {recovery[1]:.2f} s on the other; the node rejoined in {rejoined:.2f} s and the "
-          f"process was back on it {back:.2f} s later; {traffic.figures()}; conflicts retried by each process: "
-          f"{conflicts}")
+    print(f"\nkill -9 of database node 0: the longest pause in acknowledgements was {recovery[0]:.2f} s on the "
+          f"process that wrote through it, {recovery[1]:.2f} s on the other; the node rejoined in "
+          f"{rejoined:.2f} s and the process was back on it {back:.2f} s later; {traffic.figures()}; "
+          f"conflicts retried by each process: {conflicts}")
     record_property("db_node_kill_recovery_seconds", [round(r, 3) for r in recovery])
     record_property("db_node_rejoin_seconds", round(rejoined, 3))
     traffic.assert_nothing_lost_or_repeated(deployment.node_url(1))
@@ -222,15 +225,12 @@ async def test_the_redis_primary_killed_under_traffic_loses_and_repeats_nothing(
     old = await asyncio.to_thread(deployment.sentinels.kill_primary)
     await asyncio.to_thread(deployment.sentinels.wait_for_failover, old, DEADLINE)
     promoted = time.monotonic() - killed
-    received = [len(listener.received) for listener in traffic.listeners]
     await traffic.more_acknowledged()
-    await until(lambda: all(len(lst.received) > n for lst, n in zip(traffic.listeners, received, strict=True)),
-                DEADLINE)
-    delivered_again = time.monotonic() - killed
     await traffic.wind_down()
+    pauses = [traffic.longest_pause_after(killed, listener.received_at) for listener in traffic.listeners]
 
-    print(f"\nkill -9 of the Redis primary: the sentinels agreed on the replica after {promoted:.2f} s; both "
-          f"listeners had new messages {delivered_again:.2f} s after the kill; {traffic.figures()}")
+    print(f"\nkill -9 of the Redis primary: the sentinels agreed on the replica after {promoted:.2f} s; the longest "
+          f"pause in deliveries was {max(pauses):.2f} s (from MySQL meanwhile); {traffic.figures()}")
     record_property("redis_failover_seconds", round(promoted, 3))
     assert [(s.unanswered, [(r.status, r.error_code) for r in s.refusals]) for s in traffic.senders] == [(0, [])] * 2
     traffic.assert_nothing_lost_or_repeated(deployment.node_url(0))
@@ -248,12 +248,12 @@ async def test_an_app_process_killed_under_traffic_loses_and_repeats_nothing(
     dead.process.wait()
     # The load balancer sends the dead process's users (its sender and listener share a client) to the other.
     traffic.senders[0].client.base_url = alive.base_url
-    recovery = await traffic.first_acknowledged_after(killed, traffic.senders[0])
     await traffic.more_acknowledged()
+    recovery = traffic.longest_pause_after(killed, traffic.senders[0].acknowledged_at)
     await traffic.wind_down()
 
-    print(f"\nkill -9 of an app process: its users' sends acknowledged again after {recovery:.2f} s "
-          f"(through the other process); {traffic.figures()}")
+    print(f"\nkill -9 of an app process: the longest pause in its users' acknowledgements was {recovery:.2f} s "
+          f"(then through the other process); {traffic.figures()}")
     record_property("app_process_kill_recovery_seconds", round(recovery, 3))
     traffic.assert_nothing_lost_or_repeated(deployment.node_url(1))
     assert server_errors(alive) == []

@@ -92,6 +92,7 @@ class Listener:
     cursor: str
     group_id: int
     received: list[Event] = field(default_factory=list)
+    received_at: list[float] = field(default_factory=list)  # when each of ``received`` arrived
     statuses: list[int] = field(default_factory=list)
     failures: int = 0
 
@@ -113,10 +114,12 @@ class Listener:
             await asyncio.sleep(0.1)
             return
         self.cursor = r.json["cursor"]
-        self.received += [
+        new = [
             e["message"] for e in r.json["events"]
             if e["type"] == "message" and e["message"]["group_id"] == self.group_id
         ]
+        self.received += new
+        self.received_at += [time.monotonic()] * len(new)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
