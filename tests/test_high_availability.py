@@ -8,7 +8,7 @@ Sentinel-managed Redis. Senders on both processes write to one group, so the two
 transactions meet at certification and one of them sometimes loses (the service runs it again);
 a listener on each process keeps its cursor through everything. Each fault is a kill -9: a
 database node (which then comes back and rejoins by state transfer while the traffic goes on),
-the Redis primary, an app process. After each: every acknowledged message reached both
+the Redis primary, an app process, and all three at once (a machine pulled). After each: every acknowledged message reached both
 listeners exactly once, in seq order, with no gap; each client_id is stored once; nothing
 answered a 5xx but 503; and the time until sends succeeded again is printed and recorded.
 """
@@ -255,5 +255,28 @@ async def test_an_app_process_killed_under_traffic_loses_and_repeats_nothing(
     print(f"\nkill -9 of an app process: the longest pause in its users' acknowledgements was {recovery:.2f} s "
           f"(then through the other process); {traffic.figures()}")
     record_property("app_process_kill_recovery_seconds", round(recovery, 3))
+    traffic.assert_nothing_lost_or_repeated(deployment.node_url(1))
+    assert server_errors(alive) == []
+
+
+async def test_a_whole_machine_pulled_under_traffic_loses_and_repeats_nothing(
+    deployment: Deployment, http: AsyncHTTPClient, record_property: Callable[[str, object], None],
+) -> None:
+    """Machine 1 of deploy/README.md at once: its database node, the Redis primary and its app process."""
+    traffic = await Traffic.start(deployment, http)
+    dead, alive = deployment.processes
+
+    pulled = time.monotonic()
+    dead.process.kill()
+    await asyncio.gather(asyncio.to_thread(deployment.cluster.nodes[0].kill),
+                         asyncio.to_thread(deployment.sentinels.kill_primary))
+    traffic.senders[0].client.base_url = alive.base_url  # the load balancer sends everyone to the machine left
+    await traffic.more_acknowledged()
+    pauses = [traffic.longest_pause_after(pulled, sender.acknowledged_at) for sender in traffic.senders]
+    await traffic.wind_down()
+
+    print(f"\nmachine 1 pulled (database node, Redis primary, app process): the longest pause in acknowledgements "
+          f"was {max(pauses):.2f} s; {traffic.figures()}")
+    record_property("machine_pulled_longest_pause_seconds", round(max(pauses), 3))
     traffic.assert_nothing_lost_or_repeated(deployment.node_url(1))
     assert server_errors(alive) == []
