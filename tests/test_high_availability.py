@@ -8,9 +8,10 @@ Sentinel-managed Redis. Senders on both processes write to one group, so the two
 transactions meet at certification and one of them sometimes loses (the service runs it again);
 a listener on each process keeps its cursor through everything. Each fault is a kill -9: a
 database node (which then comes back and rejoins by state transfer while the traffic goes on),
-the Redis primary, an app process, and all three at once (a machine pulled). After each: every acknowledged message reached both
-listeners exactly once, in seq order, with no gap; each client_id is stored once; nothing
-answered a 5xx but 503; and the time until sends succeeded again is printed and recorded.
+the Redis primary, an app process, and all three at once (a machine pulled). After each: every
+acknowledged message reached both listeners exactly once, in seq order, with no gap; each
+client_id is stored once; nothing answered a 5xx but 503; and the longest pause in
+acknowledgements (or deliveries) after the fault is printed and recorded.
 """
 
 from __future__ import annotations
