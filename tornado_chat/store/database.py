@@ -265,6 +265,8 @@ class Database:
     async def _current_pool(self) -> aiomysql.Pool:
         """The pool of the node in use; after a failover, opened on the first node that answers,
         from the next one on (each tried once: when none answers, the last one's error)."""
+        if self._pool is not None:
+            return self._pool  # every call but those after a failover: no lock taken
         async with self._opening:
             failure: BaseException | None = None
             for _ in self._nodes:
