@@ -74,6 +74,10 @@ def test_other_failures_are_not_run_again() -> None:
         (pymysql.err.OperationalError(1969, "Query execution was interrupted (max_statement_time exceeded)"),
          False, False),
         (ConnectionResetError(), False, True),
+        (TimeoutError(), False, False),  # a deadline: the statement may be slow, the node well
+        (pymysql.err.OperationalError(3024, "Query execution was interrupted, maximum statement execution time "
+                                            "exceeded"), False, False),  # MySQL's server errors reach 3000 and up
+        (pymysql.err.OperationalError(4025, "CONSTRAINT failed"), False, False),
     ],
 )
 def test_errors_are_told_apart_as_conflicts_node_failures_or_neither(

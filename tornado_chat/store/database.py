@@ -86,11 +86,13 @@ def is_conflict(exc: BaseException) -> bool:
 
 
 def is_node_failure(exc: BaseException) -> bool:
-    """Whether another node may answer what this one failed: the connection broke or timed out,
-    or the server said it is out of service (``NODE_ERRORS``). Client-side errors are 2000 and up."""
+    """Whether another node may answer what this one failed: the connection broke or could not be
+    made (the client's own errors, 2000-2999), or the server said it is out of service
+    (``NODE_ERRORS``). A deadline that ran out is not one: a slow statement or a wait for a busy
+    row lock looks the same (``Database`` asks the node whether it answers, then)."""
     if isinstance(exc, pymysql.err.MySQLError) and exc.args and isinstance(exc.args[0], int):
-        return exc.args[0] >= 2000 or exc.args[0] in NODE_ERRORS
-    return isinstance(exc, OSError | pymysql.err.InterfaceError)
+        return 2000 <= exc.args[0] < 3000 or exc.args[0] in NODE_ERRORS
+    return isinstance(exc, OSError | pymysql.err.InterfaceError) and not isinstance(exc, TimeoutError)
 
 
 @dataclass
@@ -208,6 +210,7 @@ class Database:
         self._available = True
         self._waiting = 0  # acquisitions not yet given a connection
         self._failovers = 0
+        self._checking: asyncio.Future[None] | None = None  # a node's check after a call ran out of time
 
     @classmethod
     async def connect(cls, url: DatabaseURL, pool_size: int, timeouts: DatabaseTimeouts) -> Database:
@@ -242,8 +245,9 @@ class Database:
         if self._pool is not None:
             self._pool.close()
             await self._pool.wait_closed()
-        if self._left:
-            await asyncio.gather(*self._left, return_exceptions=True)
+        pending = [*self._left, *([self._checking] if self._checking else [])]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     @property
     def several_nodes(self) -> bool:
@@ -273,12 +277,14 @@ class Database:
                 if self._pool is not None:
                     return self._pool
                 try:
-                    self._pool = await self._open_pool(self.node)
+                    async with answered_within(self._timeouts.connect):
+                        self._pool = await self._open_pool(self.node)
                 except CONNECTION_FAULTS as exc:
                     if not is_node_failure(exc):
                         raise
                     failure = exc
                     self._node = (self._node + 1) % len(self._nodes)
+                    self._failovers += 1
                 else:
                     log.warning("the database pool now talks to node %s:%s", self.node.host, self.node.port)
             if self._pool is not None:
@@ -295,16 +301,17 @@ class Database:
             node = self._nodes[index]
             if not await self._ready(node):
                 continue
+            try:
+                async with answered_within(self._timeouts.acquire):
+                    pool = await self._open_pool(node)  # outside the lock: calls go on meanwhile
+            except CONNECTION_FAULTS:
+                return
             async with self._opening:
                 if self._pool is None or index >= self._node:
-                    return  # a failover is under way, or another call came back first
-                try:
-                    async with answered_within(self._timeouts.acquire):
-                        pool = await self._open_pool(node)
-                except CONNECTION_FAULTS:
-                    return
-                old, self._pool, self._node = self._pool, pool, index
-            log.warning("the database pool is back on node %s:%s", node.host, node.port)
+                    old = pool  # a failover is under way, or another call came back first
+                else:
+                    old, self._pool, self._node = self._pool, pool, index
+                    log.warning("the database pool is back on node %s:%s", node.host, node.port)
             self._close_later(old)
             return
 
@@ -324,6 +331,21 @@ class Database:
         except CONNECTION_FAULTS:
             return False
         return not status or (status.get("wsrep_ready") == "ON" and status.get("wsrep_local_state_comment") == "Synced")
+
+    def _check_soon(self, pool: aiomysql.Pool) -> None:
+        """A call ran out of time on ``pool``'s node: ask the node (a new connection, a status read,
+        each within its timeout) whether it still answers, and move on if not. One check at a time."""
+        if self._checking is not None or pool is not self._pool:
+            return
+
+        async def check() -> None:
+            try:
+                if not await self._ready(self.node):
+                    self._move_on(pool, TimeoutError("the node did not answer a check after a call ran out of time"))
+            finally:
+                self._checking = None
+
+        self._checking = asyncio.ensure_future(check())
 
     def _close_later(self, pool: aiomysql.Pool) -> None:
         """Close a pool no longer in use as the calls still using it finish."""
@@ -384,8 +406,10 @@ class Database:
             if is_conflict(exc):
                 raise Conflict(f"rolled back for a conflicting transaction: {exc}") from exc
             conn.close()
-            if len(self._nodes) > 1 and (is_node_failure(exc) or isinstance(exc, TimeoutError)):
+            if len(self._nodes) > 1 and is_node_failure(exc):
                 self._move_on(pool, exc)
+            elif len(self._nodes) > 1 and isinstance(exc, TimeoutError):
+                self._check_soon(pool)
             raise self._unavailable("a database call failed", exc) from exc
         except (StorageError, Refused, pymysql.err.MySQLError):
             raise  # an answer about the data: the connection is in a known state
