@@ -162,3 +162,46 @@ async def test_closing_ends_every_membership_and_an_owned_group_passes_on(client
     assert [(m["user"]["id"], m["role"]) for m in members.json["members"]] == [(bob.id, "owner")]
     direct = await client.request("GET", f"/api/groups/{chat.json['group']['id']}/members", token=bob.token)
     assert [m["user"]["id"] for m in direct.json["members"]] == [bob.id]
+
+
+async def test_closing_erases_messages_in_groups_the_user_has_left_too(client: Client) -> None:
+    ana, bob = await client.register("ana"), await client.register("bob")
+    group = await client.create_group(bob)
+    await client.join(ana, group["id"])
+    await client.send(ana, group["id"], "said before leaving")
+    assert (await client.request("DELETE", f"/api/groups/{group['id']}/membership", token=ana.token)).status == 204
+    assert (await close(client, ana)).status == 204
+    seen = await history(client, bob, group["id"])
+    assert [(m["user"]["id"], m["deleted"], m["text"]) for m in seen] == [(ana.id, True, None)]
+
+
+async def test_closing_erases_messages_sent_before_the_users_last_join(client: Client) -> None:
+    ana, bob = await client.register("ana"), await client.register("bob")
+    group = await client.create_group(bob)
+    await client.join(ana, group["id"])
+    await client.send(ana, group["id"], "said the first time")
+    assert (await client.request("DELETE", f"/api/groups/{group['id']}/membership", token=ana.token)).status == 204
+    await client.join(ana, group["id"])  # the first message is before this join: ana no longer sees it
+    assert (await close(client, ana)).status == 204
+    seen = await history(client, bob, group["id"])
+    assert [(m["deleted"], m["text"]) for m in seen] == [(True, None)]
+
+
+async def test_closing_ends_the_membership_of_a_direct_conversation_never_written_in(client: Client) -> None:
+    ana, bob = await client.register("ana"), await client.register("bob")
+    chat = await client.request("PUT", f"/api/direct/{ana.username}", token=bob.token)  # bob opens it, says nothing
+    assert (await close(client, ana)).status == 204
+    members = await client.request("GET", f"/api/groups/{chat.json['group']['id']}/members", token=bob.token)
+    assert [m["user"]["id"] for m in members.json["members"]] == [bob.id]
+
+
+async def test_a_closed_account_can_be_neither_added_to_a_group_nor_written_to_directly(client: Client) -> None:
+    ana, bob = await client.register("ana"), await client.register("bob")
+    group = await client.create_group(bob)
+    assert (await close(client, ana)).status == 204
+    added = await client.request("POST", f"/api/groups/{group['id']}/members", {"username": ana.username},
+                                 token=bob.token)
+    direct = await client.request("PUT", f"/api/direct/{ana.username}", token=bob.token)
+    assert [(r.status, r.error_code) for r in (added, direct)] == [(404, "user_not_found")] * 2
+    members = await client.request("GET", f"/api/groups/{group['id']}/members", token=bob.token)
+    assert [m["user"]["id"] for m in members.json["members"]] == [bob.id]

@@ -17,8 +17,9 @@ class Changes:
     async def edit(self, user: User, group_id: int, seq: int, text: str) -> Message:
         return self._told(await self._store.edit(group_id, seq, user, text, tuple(mentioned_names(text))))
 
-    async def delete(self, user: User, group_id: int, seq: int) -> None:
-        self._told(await self._store.delete(group_id, seq, user))
+    async def delete(self, user: User, group_id: int, seq: int, closing: bool = False) -> None:
+        """``closing``: the author's account closes (``ChangeStore.delete``)."""
+        self._told(await self._store.delete(group_id, seq, user, closing))
 
     async def react(self, user: User, group_id: int, seq: int, emoji: str, add: bool) -> Message:
         return self._told(await self._store.react(group_id, seq, user, emoji, add))

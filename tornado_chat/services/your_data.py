@@ -77,13 +77,19 @@ class YourData:
         yield await run(archive.close)
 
     async def close_account(self, user: User, password: str) -> None:
-        """Close the account: sessions end, the user's messages become tombstones (images erased),
-        every membership ends (an owner's group passes on), and the name stays taken."""
+        """Close the account: the user's messages become tombstones (images erased), every
+        membership ends (an owner's group passes on), sessions end, and the name stays taken.
+        The account itself closes last, so that a close cut short (a 503) can be asked again with
+        the same password; then what was sent meanwhile becomes a tombstone too."""
         if not await self._accounts.password_matches(user, password):
             raise BadCredentials()
+        await self._erase_messages(user)
+        for group_id in await self._store.group_ids(user.id):
+            await self._groups.leave(user, group_id, closing=True)
         for hashed in await self._store.close(user.id):
             self._notifier.session_revoked(hashed)
+        await self._erase_messages(user)
+
+    async def _erase_messages(self, user: User) -> None:
         for group_id, seq in await self._store.undeleted_messages(user.id):
-            await self._changes.delete(user, group_id, seq)
-        for group in await self._groups.joined(user):
-            await self._groups.leave(user, group.id, closing=True)
+            await self._changes.delete(user, group_id, seq, closing=True)

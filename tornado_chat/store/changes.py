@@ -71,9 +71,10 @@ class ChangeStore:
 
         return await self._change(group_id, seq, user, apply)
 
-    async def delete(self, group_id: int, seq: int, user: User) -> Changed:
+    async def delete(self, group_id: int, seq: int, user: User, closing: bool = False) -> Changed:
         """A tombstone in its place; an image's bytes are erased. Its author, or the group's owner
-        or a moderator. Deleting a deleted message changes nothing."""
+        or a moderator. Deleting a deleted message changes nothing. ``closing``: the author's account
+        closes, and the message goes wherever it stands, in a group they left or before their join."""
 
         async def apply(
             cur: aiomysql.Cursor, message: Message, now: datetime.datetime, standing: Standing
@@ -92,7 +93,7 @@ class ChangeStore:
                 message, text=None, image=None, deleted=True, reply_to=None, reactions=(), mentions=()
             )
 
-        return await self._change(group_id, seq, user, apply, deleted_ok=True)
+        return await self._change(group_id, seq, user, apply, deleted_ok=True, closing=closing)
 
     async def react(self, group_id: int, seq: int, user: User, emoji: str, add: bool) -> Changed:
         """Add or remove the user's reaction; a no-op when it is already so."""
@@ -124,13 +125,14 @@ class ChangeStore:
 
     @retried_on_conflict
     async def _change(
-        self, group_id: int, seq: int, user: User, apply: Apply, deleted_ok: bool = False
+        self, group_id: int, seq: int, user: User, apply: Apply, deleted_ok: bool = False, closing: bool = False
     ) -> Changed:
         async with self._db.transaction() as cur:
             locked = await lock_group(cur, group_id, user.id)
-            permissions.require(group_id, locked.standing, Action.READ)
-            assert locked.membership is not None
-            last_pos, visible = locked.last_pos, seq > locked.membership.start_seq
+            if not closing:
+                permissions.require(group_id, locked.standing, Action.READ)
+            last_pos = locked.last_pos
+            visible = closing or (locked.membership is not None and seq > locked.membership.start_seq)
             found = await message_rows.read(cur, "m.group_id = %s AND m.seq = %s", (group_id, seq)) if visible else []
             if not found or (found[0].deleted and not deleted_ok):
                 raise MessageNotFound(seq)

@@ -34,10 +34,10 @@ class Removal:
 
 async def _user_named(cur: aiomysql.Cursor, username: str) -> User:
     """The user of that name, whatever its case (a name no user could have is nobody's: the
-    ASCII column cannot even compare it)."""
+    ASCII column cannot even compare it); a closed account is nobody's to add or write to."""
     if not validation.USERNAME_RE.match(username):
         raise UserNotFound(username)
-    await cur.execute("SELECT id, username FROM users WHERE username = %s", (username,))
+    await cur.execute("SELECT id, username FROM users WHERE username = %s AND closed_at IS NULL", (username,))
     row = await cur.fetchone()
     if row is None:
         raise UserNotFound(username)

@@ -48,6 +48,10 @@ class YourDataStore:
             await cur.execute("DELETE FROM sessions WHERE user_id = %s", (user_id,))
         return hashes
 
+    async def group_ids(self, user_id: int) -> list[int]:
+        """Every group the user is a member of, direct ones not opened yet included."""
+        return [r[0] for r in await self._db.all("SELECT group_id FROM memberships WHERE user_id = %s", (user_id,))]
+
     async def undeleted_messages(self, user_id: int) -> list[tuple[int, int]]:
         """(group id, seq) of each message of the user's that is not deleted yet."""
         rows = await self._db.all(
