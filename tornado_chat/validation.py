@@ -295,7 +295,7 @@ def _key_bytes(value: Any, name: str, size: int) -> bytes:
     if not isinstance(value, str) or not _BASE64URL_RE.match(value):
         raise _subscription_invalid(f"keys.{name} must be base64url")
     try:
-        raw = base64.urlsafe_b64decode(value.rstrip("=") + "=" * (-len(value.rstrip("=")) % 4))
+        raw = base64url_decode(value.rstrip("="))
     except ValueError:
         raise _subscription_invalid(f"keys.{name} must be base64url") from None
     if len(raw) != size:
@@ -319,8 +319,14 @@ def push_subscription(body: dict[str, Any], allowed: tuple[str, ...]) -> tuple[s
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), p256dh)
     except ValueError:
         raise _subscription_invalid("keys.p256dh is not a point of P-256") from None
-    return endpoint, _base64url(p256dh), _base64url(auth)
+    return endpoint, base64url(p256dh), base64url(auth)
 
 
-def _base64url(raw: bytes) -> str:
+def base64url(raw: bytes) -> str:
+    """Web Push's encoding of keys: base64url without padding."""
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def base64url_decode(text: str) -> bytes:
+    """``base64url``'s bytes back (its padding put back first)."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

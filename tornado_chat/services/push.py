@@ -23,7 +23,6 @@ origin wait as long), at most twice; then counted as failed.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 import random
@@ -42,13 +41,13 @@ from py_vapid import Vapid02
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.netutil import DefaultLoopResolver, Resolver
 
-from .. import validation
+from .. import permissions, validation
 from ..auth import token_hash
 from ..config import Settings
 from ..metrics import PushFigures
 from ..models import Message, User
 from ..store.database import DatabaseUnavailable
-from ..store.push import DIRECT_KIND, PushStore, Subscription
+from ..store.push import PushStore, Subscription
 from .presence import Presence
 
 log = logging.getLogger(__name__)
@@ -97,14 +96,6 @@ class CachingResolver(Resolver):
         self._resolver.close()
 
 
-def _base64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _base64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def origin(endpoint: str) -> str:
     parts = urlsplit(endpoint)
     return f"{parts.scheme}://{parts.netloc}"
@@ -123,7 +114,8 @@ class VapidKey:
             key = loaded
         self._vapid = Vapid02(key)
         self._subject = subject
-        self.public_key = _base64url(key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint))
+        point = key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+        self.public_key = validation.base64url(point)
         self._headers: dict[str, tuple[float, str]] = {}  # origin -> (expiry, Authorization)
 
     def authorization(self, audience: str) -> str:
@@ -149,7 +141,7 @@ def payload(message: Message, group_name: str, group_kind: str) -> bytes:
         {
             "type": "message",
             "group_id": message.group_id,
-            "group_name": message.user.username if group_kind == DIRECT_KIND else group_name,
+            "group_name": message.user.username if group_kind == permissions.DIRECT else group_name,
             "seq": message.seq,
             "user": {"id": message.user.id, "username": message.user.username},
             "text": text,
@@ -165,8 +157,8 @@ def encrypt(body: bytes, subscription: Subscription) -> bytes:
     return http_ece.encrypt(
         body,
         private_key=ec.generate_private_key(ec.SECP256R1()),
-        dh=_base64url_decode(subscription.p256dh),
-        auth_secret=_base64url_decode(subscription.auth),
+        dh=validation.base64url_decode(subscription.p256dh),
+        auth_secret=validation.base64url_decode(subscription.auth),
         version="aes128gcm",
     )
 
@@ -212,10 +204,6 @@ class PushService:
     @property
     def queue_length(self) -> int:
         return len(self._queue)
-
-    @property
-    def in_flight(self) -> int:
-        return len(self._deliveries)
 
     @property
     def idle(self) -> bool:

@@ -26,7 +26,7 @@ from .read_state import UNREAD, UNREAD_MENTIONS
 NOBODY = 0  # a viewer id no user has: the group as a log entry shows it to everyone alike
 # A direct group somebody else opened that has no message yet: neither listed for the other
 # user nor carried by their polls until its first message opens it for them.
-_UNOPENED_DIRECT = "(g.kind = 'direct' AND g.last_seq = 0 AND g.created_by <> {member})"
+_UNOPENED_DIRECT = f"(g.kind = '{permissions.DIRECT}' AND g.last_seq = 0 AND g.created_by <> {{member}})"
 
 _GROUP_COLUMNS = """
     g.id, g.name, g.created_at, u.id, u.username,

@@ -7,11 +7,10 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .. import permissions
 from ..errors import SessionGone
 from ..models import utcnow
 from .database import Database, placeholders, retried_on_conflict
-
-DIRECT_KIND = "direct"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +78,6 @@ class PushStore:
     async def unsubscribe(self, user_id: int, endpoint: str) -> None:
         await self._db.one("DELETE FROM push_subscriptions WHERE user_id = %s AND endpoint = %s", (user_id, endpoint))
 
-    async def endpoints(self, user_id: int) -> list[str]:
-        """The user's subscriptions' endpoints, oldest first."""
-        rows = await self._db.all("SELECT endpoint FROM push_subscriptions WHERE user_id = %s ORDER BY id", (user_id,))
-        return [row[0] for row in rows]
-
     async def delete(self, subscription_id: int) -> None:
         """Forget a subscription its push service called gone (404, 410)."""
         await self._db.one("DELETE FROM push_subscriptions WHERE id = %s", (subscription_id,))
@@ -103,7 +97,7 @@ class PushStore:
                 JOIN push_subscriptions s ON s.user_id = m.user_id
                 WHERE m.group_id = %s AND m.user_id <> %s AND m.start_seq < %s
                   AND (m.notify = 'all' OR (m.notify = 'mentions'
-                       AND (g.kind = '{DIRECT_KIND}' OR m.user_id IN ({placeholders(mentioned_ids)}))))
+                       AND (g.kind = '{permissions.DIRECT}' OR m.user_id IN ({placeholders(mentioned_ids)}))))
                   AND NOT EXISTS (SELECT 1 FROM presence p WHERE p.user_id = m.user_id AND p.last_seen > %s)
                 ORDER BY s.id""",
             (group_id, sender_id, seq, *mentioned_ids, online_since),
