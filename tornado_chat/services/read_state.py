@@ -30,6 +30,7 @@ class ReadMarks:
         self._pending: dict[tuple[int, int], int] = {}
         self._written: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._flushing: asyncio.Task[None] | None = None  # kept: the loop holds only a weak reference
 
     async def mark(self, user: User, group_id: int, seq: int) -> Group:
         """The user has read the group up to ``seq`` (forward only, clamped to the newest message)."""
@@ -49,16 +50,20 @@ class ReadMarks:
         if self._written is None:
             loop = asyncio.get_running_loop()
             self._written = loop.create_future()
-            self._timer = loop.call_later(MARK_BATCH_DELAY, lambda: loop.create_task(self.flush()))
+            self._timer = loop.call_later(MARK_BATCH_DELAY, self._start_flush)
         return asyncio.shield(self._written)
+
+    def _start_flush(self) -> None:
+        self._flushing = asyncio.ensure_future(self.flush())
 
     async def flush(self) -> None:
         """Write the pending marks, then tell the polls of those that moved."""
         written, self._written, self._timer = self._written, None, None
         marks, self._pending = self._pending, {}
         try:
-            for start in range(0, len(marks), MAX_BATCH):
-                batch = dict(list(marks.items())[start : start + MAX_BATCH])
+            items = list(marks.items())
+            for start in range(0, len(items), MAX_BATCH):
+                batch = dict(items[start : start + MAX_BATCH])
                 for (user_id, group_id), seq in (await self._store.mark_read(batch)).items():
                     self._notifier.read_moved(user_id, group_id, seq, None)
         except Exception as exc:  # each waiting request answers it (503 for an outage)
@@ -73,3 +78,5 @@ class ReadMarks:
         if self._timer is not None:
             self._timer.cancel()
             await self.flush()
+        elif self._flushing is not None:
+            await self._flushing
