@@ -17,7 +17,9 @@ acknowledgements (or deliveries) after the fault is printed and recorded.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -73,9 +75,9 @@ class Deployment:
     def node_url(self, index: int) -> DatabaseURL:
         return DatabaseURL.parse(self.cluster.node_url(index, self.database))
 
-    def start_process(self, order: list[int]) -> ChatProcess:
+    def start_process(self, order: list[int], *flags: str) -> ChatProcess:
         return self.start("--database-url", self.cluster.url(self.database, order), "--redis-url", self.sentinels.url,
-                          "--db-failback-interval", "1")
+                          "--db-failback-interval", "1", *flags)
 
 
 @pytest.fixture
@@ -162,7 +164,8 @@ async def metric(http: AsyncHTTPClient, chat: ChatProcess, name: str) -> float |
     return float(found[1]) if found else None
 
 
-async def until_metric(http: AsyncHTTPClient, chat: ChatProcess, name: str, value: float) -> None:
+async def until_metric(http: AsyncHTTPClient, chat: ChatProcess, name: str, value: float | None) -> None:
+    """Until the figure is ``value`` (None: until the process shows no such figure)."""
     for _ in range(int(DEADLINE / 0.2)):
         if await metric(http, chat, name) == value:
             return
@@ -281,3 +284,33 @@ async def test_a_whole_machine_pulled_under_traffic_loses_and_repeats_nothing(
     record_property("machine_pulled_longest_pause_seconds", round(max(pauses), 3))
     traffic.assert_nothing_lost_or_repeated(deployment.node_url(1))
     assert server_errors(alive) == []
+
+
+async def test_a_hung_database_node_is_left_for_the_next_once_a_call_runs_out_of_time(
+    deployment: Deployment, http: AsyncHTTPClient, record_property: Callable[[str, object], None],
+) -> None:
+    """A node that stops answering (SIGSTOP: its sockets stay open, nothing breaks) gives no error to
+    go by, only calls that run out of time; a check of the node then fails, and the pool moves on."""
+    short = ("--db-connect-timeout", "1", "--db-acquire-timeout", "2", "--db-statement-timeout", "2")
+    deployment.processes[0] = deployment.start_process(NODE_ORDER[0], *short)
+    traffic = await Traffic.start(deployment, http)
+    node = deployment.cluster.nodes[0]
+    first_node = 'chat_db_node{address="' + ":".join(map(str, node.address)) + '"}'
+
+    hung = time.monotonic()
+    os.kill(node.pid, signal.SIGSTOP)
+    try:
+        await until_metric(http, deployment.processes[0], first_node, None)
+        moved = time.monotonic() - hung
+        await traffic.more_acknowledged()
+        pause = traffic.longest_pause_after(hung, traffic.senders[0].acknowledged_at)
+        await traffic.wind_down()
+    finally:
+        os.kill(node.pid, signal.SIGCONT)
+        await asyncio.to_thread(node.kill)  # evicted meanwhile: the fixture starts it again, to rejoin
+
+    print(f"\nSIGSTOP of database node 0: the process left it after {moved:.2f} s; the longest pause in its "
+          f"acknowledgements was {pause:.2f} s; {traffic.figures()}")
+    record_property("db_node_hung_moved_seconds", round(moved, 3))
+    traffic.assert_nothing_lost_or_repeated(deployment.node_url(1))
+    assert [server_errors(chat) for chat in deployment.processes] == [[], []]
