@@ -37,3 +37,9 @@ export function refocus(opener, messageId) {
   const key = opener?.dataset?.focus;
   ((key && node?.querySelector(`[data-focus="${CSS.escape(key)}"]`)) || node?.querySelector("time.stamp"))?.focus();
 }
+
+// Whether a click on the dialog element itself fell on its backdrop.
+export function outside(dialog, event) {
+  const box = dialog.getBoundingClientRect();
+  return event.clientX < box.left || event.clientX > box.right || event.clientY < box.top || event.clientY > box.bottom;
+}

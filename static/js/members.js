@@ -9,7 +9,7 @@
 import { api } from "./api.js";
 import { avatar } from "./avatar.js";
 import { Combobox } from "./combobox.js";
-import { el, icon } from "./dom.js";
+import { el, icon, outside } from "./dom.js";
 import { byRole, displayName, isDirect, mayAdd, mayRemove, maySetRole } from "./roles.js";
 
 const ICON_MESSAGE = "M4 5h16v11H9l-5 4z";
@@ -413,9 +413,4 @@ function personLine(user) {
   const line = el("span", "person");
   line.append(avatar(user), el("span", "", user.username));
   return line;
-}
-
-function outside(dialog, event) {
-  const box = dialog.getBoundingClientRect();
-  return event.clientX < box.left || event.clientX > box.right || event.clientY < box.top || event.clientY > box.bottom;
 }
