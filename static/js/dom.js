@@ -26,6 +26,10 @@ export function icon(path, size = 18) {
   return svg;
 }
 
+// For matching names and words: any case, any accents ("cafe" finds "Café"): NFD,
+// the combining marks taken away, lower case (not the locale's, as the server's).
+export const fold = (text) => text.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
+
 // Focus what opened a dialog or an editor; when a change replaced its message's
 // node meanwhile, the same control in the new node (data-focus), else its time.
 export function refocus(opener, messageId) {
