@@ -191,6 +191,46 @@ async def test_a_private_group_with_a_topic_its_members_roles_and_a_removal(serv
     no_errors(ana_page, bob_page, carla_page)
 
 
+async def test_a_presence_change_while_a_members_row_menu_is_open_keeps_focus_in_the_dialog(
+    server: Server, browser: Browser
+) -> None:
+    """WCAG 2.4.3 (focus order): someone coming online while a row's menu is open must not take
+    the menu's button out of the page, or Escape would drop the focus to <body> inside a modal."""
+    client = server.client()
+    ana, bob, carla = await person(client, "ana"), await person(client, "bob"), await person(client, "carla")
+    group = (await call(client, ana, "POST", "/api/groups", {"name": f"plans {uuid.uuid4().hex[:6]}",
+                                                             "kind": "private"}))["group"]
+    for account in (bob, carla):
+        await call(client, ana, "POST", f"/api/groups/{group['id']}/members", {"username": account.username})
+    page = await open_page(browser, server, ana)
+    await page.get_by_role("tab", name=group["name"]).click()
+    await page.get_by_role("button", name="3 members").click()
+    dialog = page.get_by_role("dialog", name=f"Members of {group['name']}")
+    await expect(row(page, carla.username)).not_to_have_class(re.compile(r"\bis-online\b"))
+    more = row(page, bob.username).get_by_role("button", name=f"More actions for {bob.username}")
+    await more.click()
+    menu = page.get_by_role("menu", name=f"Actions for {bob.username}")
+    await expect(menu.get_by_role("menuitem").first).to_be_focused()
+
+    r = await client.poll(carla)  # Carla's page polls: she comes online, in the group too
+    assert r.status == 200, r.body
+    await expect(row(page, carla.username)).to_have_class(re.compile(r"\bis-online\b"))
+    await expect(row(page, carla.username)).to_contain_text(", online")  # what a screen reader hears
+    await expect(menu.get_by_role("menuitem").first).to_be_focused()  # the menu stayed open where it was
+
+    await page.keyboard.press("Escape")  # the menu closes, back to its button
+    await expect(menu).to_be_hidden()
+    await expect(dialog).to_be_visible()
+    await expect(more).to_be_focused()
+    focused = await page.evaluate("""() => ({
+        inDialog: Boolean(document.activeElement.closest('dialog[open]')),
+        name: document.activeElement.getAttribute('aria-label'),
+        expanded: document.activeElement.getAttribute('aria-expanded'),
+    })""")
+    assert focused == {"inDialog": True, "name": f"More actions for {bob.username}", "expanded": "false"}
+    no_errors(page)
+
+
 async def test_a_direct_conversation_from_a_name_opens_for_the_other_at_its_first_message(
     server: Server, browser: Browser
 ) -> None:

@@ -6,6 +6,7 @@
 // login page says the account is closed. "Log out" stays a button of its own.
 
 import { api, ApiError, whenSignedOut } from "./api.js";
+import { outside } from "./dom.js";
 import { Menu } from "./menu.js";
 
 const CLOSED_PAGE = "/login?closed=1"; // the login page says the account is closed
@@ -86,10 +87,4 @@ export class Account {
     }
     window.location.assign(CLOSED_PAGE);
   }
-}
-
-// Whether a click on the dialog element itself fell on its backdrop.
-function outside(dialog, event) {
-  const box = dialog.getBoundingClientRect();
-  return event.clientX < box.left || event.clientX > box.right || event.clientY < box.top || event.clientY > box.bottom;
 }

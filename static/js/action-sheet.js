@@ -4,8 +4,8 @@
 // the focus goes back to the message.
 
 import { actionsFor } from "./actions.js";
-import { el } from "./dom.js";
-import { COMMON, outside } from "./picker.js";
+import { el, outside } from "./dom.js";
+import { COMMON } from "./picker.js";
 
 const QUICK = 6;
 

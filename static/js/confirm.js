@@ -4,6 +4,7 @@
 // to what opened the dialog (or, when that left with the group, to the page).
 
 import { api } from "./api.js";
+import { outside } from "./dom.js";
 
 export class LeaveConfirm {
   // dom: {dialog, title, error, cancel, confirm}; onLeft() runs after a group is left.
@@ -62,10 +63,4 @@ export class LeaveConfirm {
     if (this.left) this.onLeft();
     else if (opener?.isConnected) opener.focus();
   }
-}
-
-// Whether a click on the dialog element itself fell on its backdrop.
-function outside(dialog, event) {
-  const box = dialog.getBoundingClientRect();
-  return event.clientX < box.left || event.clientX > box.right || event.clientY < box.top || event.clientY > box.bottom;
 }

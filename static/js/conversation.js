@@ -148,7 +148,7 @@ export class Conversation {
     const name = message.user.username;
     const text = message.text || "";
     this.announcer.say(message.image ? this.t("{name} sent an image", { name })
-      : this.store.mentionsMe(state, message) ? this.t("{name} mentioned you: {text}", { name, text })
+      : this.store.mentionsMe(message) ? this.t("{name} mentioned you: {text}", { name, text })
         : this.t("{name}: {text}", { name, text }));
   }
 

@@ -6,8 +6,7 @@
 // screen reader once.
 
 import { api } from "./api.js";
-import { el, refocus } from "./dom.js";
-import { outside } from "./picker.js";
+import { el, outside, refocus } from "./dom.js";
 
 export class DeleteConfirm {
   // announce(text) tells a screen reader.

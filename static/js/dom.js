@@ -26,6 +26,10 @@ export function icon(path, size = 18) {
   return svg;
 }
 
+// For matching names and words: any case, any accents ("cafe" finds "Café"): NFD,
+// the combining marks taken away, lower case (not the locale's, as the server's).
+export const fold = (text) => text.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
+
 // Focus what opened a dialog or an editor; when a change replaced its message's
 // node meanwhile, the same control in the new node (data-focus), else its time.
 export function refocus(opener, messageId) {
@@ -36,4 +40,10 @@ export function refocus(opener, messageId) {
   const node = document.querySelector(`.message[data-id="${messageId}"]`);
   const key = opener?.dataset?.focus;
   ((key && node?.querySelector(`[data-focus="${CSS.escape(key)}"]`)) || node?.querySelector("time.stamp"))?.focus();
+}
+
+// Whether a click on the dialog element itself fell on its backdrop.
+export function outside(dialog, event) {
+  const box = dialog.getBoundingClientRect();
+  return event.clientX < box.left || event.clientX > box.right || event.clientY < box.top || event.clientY > box.bottom;
 }

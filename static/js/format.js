@@ -56,7 +56,7 @@ const ATOMS = new RegExp(
     String.raw`|(?<![${W}@])@(?=([A-Za-z0-9_]{3,32}))\2(?![${W}@]|\.[${W}])`,
   "gu",
 );
-const URL_STOP = /[\p{White_Space}<>"'`]/u; // a link ends before any of these (as dom.js's linkify)
+const URL_STOP = /[\p{White_Space}<>"'`]/u; // a link ends before any of these: white space, < > " ' and `
 const TRAILING = new Set([".", ",", ":", ";", "!", "?", "*", "_", "~", "'", '"']);
 const SPACE = /\s/u;
 const PUNCTUATION = /[\p{P}\p{S}]/u;

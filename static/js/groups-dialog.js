@@ -6,10 +6,7 @@
 // private, with a topic (issue 15); direct conversations are not listed here.
 
 import { api } from "./api.js";
-import { el } from "./dom.js";
-
-// For the search: any case, any accents ("cafe" finds "Café").
-const fold = (text) => text.normalize("NFD").replace(/\p{M}/gu, "").toLocaleLowerCase();
+import { el, fold } from "./dom.js";
 
 export class GroupsDialog {
   // dom: {dialog, title, open, close, search, status, list, empty, form, name, error, more, topic}

@@ -4,17 +4,12 @@
 // combining marks taken away, lower case). The text becomes text nodes and <mark>
 // elements, never HTML.
 
-import { el } from "./dom.js";
+import { el, fold } from "./dom.js";
 
 const WORD = /[\p{L}\p{N}_]+/gu;
 const WORD_CHAR = /[\p{L}\p{N}_]/u;
 const EXCERPT_CHARS = 280; // a long text shows this much, around its first match
 const LEAD_CHARS = 60; // ... starting this far before the match
-
-// One character (code point) folded: "É" -> "e"; "ﬁ" -> "ﬁ" (length may change).
-function fold(char) {
-  return char.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
-}
 
 // The words of a query, folded, longest first, without repeats.
 export function searchWords(query) {

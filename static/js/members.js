@@ -9,7 +9,7 @@
 import { api } from "./api.js";
 import { avatar } from "./avatar.js";
 import { Combobox } from "./combobox.js";
-import { el, icon } from "./dom.js";
+import { el, icon, outside } from "./dom.js";
 import { byRole, displayName, isDirect, mayAdd, mayRemove, maySetRole } from "./roles.js";
 
 const ICON_MESSAGE = "M4 5h16v11H9l-5 4z";
@@ -76,7 +76,7 @@ export class MembersDialog {
     store.on("member", mine((event) => this.memberEvent(event)));
     store.on("member-changed", mine((member) => this.setMember(member)));
     store.on("group-changed", mine(() => this.render()));
-    store.on("online", mine(() => this.render()));
+    store.on("online", mine(() => this.showOnline()));
     store.on("group-removed", (state) => {
       if (state === this.state && dom.dialog.open) dom.dialog.close();
     });
@@ -145,6 +145,19 @@ export class MembersDialog {
     if (key) {
       const [user, what] = key.split(":");
       (dom.list.querySelector(`li[data-user="${user}"] [data-focus="${what}"]`) ?? dom.title).focus();
+    }
+  }
+
+  // Who is online, on the rows as they are: a presence change rebuilds nothing, so an
+  // open row menu keeps its button (and Escape its way back to it).
+  showOnline() {
+    for (const item of this.dom.list.querySelectorAll("li[data-user]")) {
+      const online = this.state.online.has(Number(item.dataset.user));
+      if (item.classList.contains("is-online") === online) continue;
+      item.classList.toggle("is-online", online);
+      const name = item.querySelector(".member-name");
+      if (online) name.append(el("span", "sr-only", `, ${this.t("online")}`));
+      else name.querySelector(".sr-only")?.remove();
     }
   }
 
@@ -400,9 +413,4 @@ function personLine(user) {
   const line = el("span", "person");
   line.append(avatar(user), el("span", "", user.username));
   return line;
-}
-
-function outside(dialog, event) {
-  const box = dialog.getBoundingClientRect();
-  return event.clientX < box.left || event.clientX > box.right || event.clientY < box.top || event.clientY > box.bottom;
 }

@@ -11,10 +11,10 @@
 import { api } from "./api.js";
 import { avatar } from "./avatar.js";
 import { el } from "./dom.js";
+import { suggest } from "./people.js";
 
 const SHOWN = 8;
 const MEMBERS_FOR_MS = 60000; // a members list fetched is trusted this long (member events drop it sooner)
-const fold = (text) => text.normalize("NFD").replace(/\p{M}/gu, "").toLocaleLowerCase();
 // The word being typed after an `@` that starts a word, up to the caret.
 const TYPED = /(?:^|[^\p{L}\p{N}_@])@([\p{L}\p{N}_]{0,32})$/u;
 
@@ -84,14 +84,7 @@ export class MentionBox {
     const users = await this.people(state);
     if (this.store.active() !== state || box.value.slice(0, box.selectionStart) !== before) return; // typed on meanwhile
     this.query = { start: before.length - typed.length - 1, end: before.length };
-    const query = fold(typed);
-    const found = users
-      .map((user) => ({ user, at: fold(user.username).indexOf(query) }))
-      .filter((entry) => entry.at >= 0)
-      .sort((a, b) => Number(b.at === 0) - Number(a.at === 0) || a.user.username.localeCompare(b.user.username))
-      .slice(0, SHOWN)
-      .map((entry) => entry.user);
-    this.show(found);
+    this.show(suggest(users, typed, SHOWN));
   }
 
   show(users) {

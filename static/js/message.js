@@ -8,6 +8,7 @@ import { el } from "./dom.js";
 import { renderText } from "./format.js";
 import { reactionsNode } from "./reactions.js";
 import { quoteNode } from "./reply.js";
+import { mentions } from "./store.js";
 
 const THUMB_SIZE = 512; // the server's thumbnails: at most this on a side
 const THUMB_SHOWN_HEIGHT = 320; // shown at most this high (and never wider than the column)
@@ -33,7 +34,7 @@ export class MessageViews {
   // whole; tabStop: its time is the log's one tab stop.
   message(message, { continued = false, expanded = false, tabStop = false } = {}) {
     const mine = message.user.id === this.me.id;
-    const mentioned = !mine && !message.deleted && Boolean(message.mentions?.some((user) => user.id === this.me.id));
+    const mentioned = !mine && !message.deleted && mentions(message, this.me);
     const article = el("article", `message${mine ? " mine" : ""}${continued ? " continued" : ""}${mentioned ? " mentions-me" : ""}`);
     article.dataset.id = message.id;
     const head = el("header", "meta");

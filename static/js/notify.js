@@ -23,7 +23,7 @@ const ICON_URL = "/static/icons/icon-192.png";
 export function notifies(store, state, message) {
   if (message.user.id === store.me.id || message.deleted) return false;
   if (state.notify === "all") return true;
-  if (state.notify === "mentions") return isDirect(state.group) || store.mentionsMe(state, message);
+  if (state.notify === "mentions") return isDirect(state.group) || store.mentionsMe(message);
   return false;
 }
 

@@ -3,8 +3,7 @@
 // person, and the members lists the page has fetched. The members dialog
 // suggests them when adding someone (the server has no search of users).
 
-// For matching: any case, any accents.
-const fold = (text) => text.normalize("NFD").replace(/\p{M}/gu, "").toLocaleLowerCase();
+import { fold } from "./dom.js";
 
 export class People {
   constructor(store) {
@@ -33,15 +32,20 @@ export class People {
   // Up to `limit` people whose name starts with, then contains, what was typed;
   // never those in `except` (user ids).
   suggest(typed, except, limit = 8) {
-    const query = fold(typed.trim());
-    const matches = [];
-    for (const user of this.users.values()) {
-      if (except.has(user.id)) continue;
-      const name = fold(user.username);
-      const at = query ? name.indexOf(query) : 0;
-      if (at >= 0) matches.push({ user, starts: at === 0 });
-    }
-    matches.sort((a, b) => Number(b.starts) - Number(a.starts) || a.user.username.localeCompare(b.user.username));
-    return matches.slice(0, limit).map((match) => match.user);
+    return suggest([...this.users.values()].filter((user) => !except.has(user.id)), typed, limit);
   }
+}
+
+// Up to `limit` of `users` whose name starts with, then contains, what was typed
+// (any case, any accents), those starting with it first, each part by name.
+export function suggest(users, typed, limit = 8) {
+  const query = fold(typed.trim());
+  const matches = [];
+  for (const user of users) {
+    const name = fold(user.username);
+    const at = query ? name.indexOf(query) : 0;
+    if (at >= 0) matches.push({ user, starts: at === 0 });
+  }
+  matches.sort((a, b) => Number(b.starts) - Number(a.starts) || a.user.username.localeCompare(b.user.username));
+  return matches.slice(0, limit).map((match) => match.user);
 }

@@ -5,7 +5,7 @@
 // go to the ends, Enter or Space picks, Escape or a click outside closes it;
 // the focus goes back to what opened it.
 
-import { el, refocus } from "./dom.js";
+import { el, outside, refocus } from "./dom.js";
 
 export const COMMON = ["👍", "❤️", "😂", "😮", "😢", "🙏", "🎉", "🔥", "👀", "✅", "👏", "😄"];
 const RECENT_KEPT = 6;
@@ -148,10 +148,4 @@ function nextRow(choices, at, down) {
     if (best === undefined || Math.abs(centre(box) - centre(here)) < Math.abs(centre(boxes[best]) - centre(here))) best = index;
   });
   return best;
-}
-
-// Whether a click on the dialog element itself fell on its backdrop.
-export function outside(dialog, event) {
-  const box = dialog.getBoundingClientRect();
-  return event.clientX < box.left || event.clientX > box.right || event.clientY < box.top || event.clientY > box.bottom;
 }

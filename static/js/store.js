@@ -74,8 +74,8 @@ export class Store {
     return [...this.groups.values()].reduce((sum, state) => sum + (state.notify === "none" ? 0 : state.unread), 0);
   }
 
-  mentionsMe(state, message) {
-    return Boolean(message.mentions?.some((user) => user.id === this.me.id));
+  mentionsMe(message) {
+    return mentions(message, this.me);
   }
 
   // Groups
@@ -235,7 +235,7 @@ export class Store {
       if (mine || this.inView(state)) this.seen(state, message.seq);
       else {
         state.unread += 1;
-        if (this.mentionsMe(state, message)) state.mentions += 1;
+        if (this.mentionsMe(message)) state.mentions += 1;
         this.emit("unread", state);
       }
     }
@@ -268,11 +268,11 @@ export class Store {
   recount(state, known, message) {
     if (message.user.id === this.me.id || !(message.seq > state.lastRead) || known?.deleted) return;
     const before = { unread: state.unread, mentions: state.mentions };
-    const mentioned = known ? this.mentionsMe(state, known) : false;
+    const mentioned = known ? this.mentionsMe(known) : false;
     if (message.deleted) {
       state.unread = Math.max(0, state.unread - 1);
       if (mentioned) state.mentions = Math.max(0, state.mentions - 1);
-    } else if (known && mentioned !== this.mentionsMe(state, message)) {
+    } else if (known && mentioned !== this.mentionsMe(message)) {
       state.mentions = Math.max(0, state.mentions + (mentioned ? -1 : 1));
     }
     if (before.unread !== state.unread || before.mentions !== state.mentions) this.emit("unread", state);
@@ -401,6 +401,11 @@ function closedRead(group, event) {
     ...group, last_read_seq: event.last_read_seq, unread: event.unread, unread_mentions: event.unread_mentions,
     notify: event.notify ?? group.notify,
   };
+}
+
+// Whether a message mentions this user.
+export function mentions(message, user) {
+  return Boolean(message.mentions?.some((mentioned) => mentioned.id === user.id));
 }
 
 // What a reply shows of the message it answers, as that message is now (the

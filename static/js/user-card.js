@@ -5,6 +5,7 @@
 // On a phone it rises from the bottom (css/members.css).
 
 import { colourOf, initials } from "./avatar.js";
+import { outside } from "./dom.js";
 import { PHONE_QUERY } from "./nav.js";
 
 export class UserCard {
@@ -83,9 +84,4 @@ export class UserCard {
         : this.t("Could not open the conversation. Try again.");
     }
   }
-}
-
-function outside(dialog, event) {
-  const box = dialog.getBoundingClientRect();
-  return event.clientX < box.left || event.clientX > box.right || event.clientY < box.top || event.clientY > box.bottom;
 }
