@@ -231,6 +231,32 @@ async def test_a_presence_change_while_a_members_row_menu_is_open_keeps_focus_in
     no_errors(page)
 
 
+async def test_a_member_joining_while_a_row_menu_is_open_closes_it_and_keeps_focus_in_the_dialog(
+    server: Server, browser: Browser
+) -> None:
+    """WCAG 2.4.3: a change that rebuilds the list (here a member added by someone else) may change a
+    row's actions, so an open row menu closes, and focus goes back to that row's new button."""
+    client = server.client()
+    ana, bob, carla = await person(client, "ana"), await person(client, "bob"), await person(client, "carla")
+    group = (await call(client, ana, "POST", "/api/groups", {"name": f"plans {uuid.uuid4().hex[:6]}"}))["group"]
+    await call(client, ana, "POST", f"/api/groups/{group['id']}/members", {"username": bob.username})
+    page = await open_page(browser, server, ana)
+    await page.get_by_role("tab", name=group["name"]).click()
+    await page.get_by_role("button", name="2 members").click()
+    dialog = page.get_by_role("dialog", name=f"Members of {group['name']}")
+    await row(page, bob.username).get_by_role("button", name=f"More actions for {bob.username}").click()
+    menu = page.get_by_role("menu", name=f"Actions for {bob.username}")
+    await expect(menu.get_by_role("menuitem").first).to_be_focused()
+
+    await call(client, bob, "POST", f"/api/groups/{group['id']}/members", {"username": carla.username})
+    await expect(row(page, carla.username)).to_be_visible()
+    await expect(menu).to_be_hidden()
+    await expect(dialog).to_be_visible()
+    await expect(row(page, bob.username).get_by_role("button", name=f"More actions for {bob.username}")
+                 ).to_be_focused()
+    no_errors(page)
+
+
 async def test_a_direct_conversation_from_a_name_opens_for_the_other_at_its_first_message(
     server: Server, browser: Browser
 ) -> None:

@@ -146,6 +146,18 @@ export class MembersDialog {
       const [user, what] = key.split(":");
       (dom.list.querySelector(`li[data-user="${user}"] [data-focus="${what}"]`) ?? dom.title).focus();
     }
+    if (this.menuFor) this.menuRowRebuilt();
+  }
+
+  // A row's menu was open when the list was rebuilt (a join, a leave, a role change): its actions
+  // may no longer hold, so it closes, and focus goes to the row's new button (or the title).
+  menuRowRebuilt() {
+    const { dom } = this;
+    const again = dom.list.querySelector(`li[data-user="${this.menuFor.member.user.id}"] [data-focus="more"]`);
+    const hadFocus = dom.menu.contains(document.activeElement);
+    if (again) this.menuFor.button = again;
+    this.closeMenu(false);
+    if (hadFocus) (again ?? dom.title).focus();
   }
 
   // Who is online, on the rows as they are: a presence change rebuilds nothing, so an
