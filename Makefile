@@ -15,7 +15,7 @@ TEST_WORKERS ?= auto
 help:
 	@echo "make run [ARGS='--port 9000']   run the chat server (embedded MariaDB unless CHAT_DATABASE_URL is set)"
 	@echo "make test [PYTEST_ARGS=...]      run the test suite (in parallel: TEST_WORKERS=auto; 0 for one process)"
-	@echo "make test-ha [PYTEST_ARGS=...]   the high-availability tests: a Galera cluster, Redis Sentinel, faults (~2 min)"
+	@echo "make test-ha [PYTEST_ARGS=...]   the high-availability tests: a Galera cluster, Redis Sentinel, faults (~3 min)"
 	@echo "make unit                        the unit tier only (tests/unit/): seconds, no database, server or browser"
 	@echo "make lint                        ruff check"
 	@echo "make audit                       pip-audit of requirements.lock, strict (every package looked up)"
